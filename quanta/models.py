@@ -1,0 +1,26 @@
+"""Every SQLModel table of the app database, imported in one place for Alembic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+class DataImport(SQLModel, table=True):
+    """A user file of bars that was imported (or refused), for the upload history."""
+
+    __tablename__ = "data_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    symbol: str = Field(index=True, max_length=32)
+    filename: str = Field(max_length=255)
+    rows: int = 0
+    accepted: bool
+    message: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)

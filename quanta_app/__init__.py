@@ -1,0 +1,1 @@
+"""The Quanta web app (Reflex)."""

@@ -1,0 +1,31 @@
+"""The HTTP API served beside the Reflex app (FastAPI, mounted with ``api_transformer``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from quanta import __version__, db
+from quanta.settings import get_settings
+from state.market import market
+
+
+def build_api() -> FastAPI:
+    """The FastAPI app with Quanta's routes."""
+    api = FastAPI(title="Quanta API", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+
+    @api.get("/api/health", tags=["meta"])
+    def health() -> dict[str, Any]:
+        """Whether the app database and the market store answer."""
+        settings = get_settings()
+        instruments = int(market().table("instruments").count().execute())
+        return {
+            "status": "ok",
+            "version": __version__,
+            "environment": settings.env,
+            "app_database": db.ping(settings),
+            "market_instruments": instruments,
+        }
+
+    return api

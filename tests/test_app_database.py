@@ -1,0 +1,63 @@
+"""The app database: migrations apply on SQLite and PostgreSQL alike, and are idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlmodel import Session
+
+from quanta import db
+from quanta.imports import recent_imports, record_import
+from quanta.settings import Settings
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def app_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings pointing at a fresh, empty app database of each kind."""
+    if request.param == "sqlite":
+        yield Settings(var_dir=tmp_path)
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    name = f"app_{tmp_path.name.lower().replace('-', '_')[-40:]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    base = server_url.rsplit("/", 1)[0]
+    yield Settings(var_dir=tmp_path, database_url=f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1))
+    db.engine_for.cache_clear()
+
+
+def test_migrate_reaches_head_and_is_idempotent(app_settings: Settings) -> None:
+    assert db.current_revision(app_settings) is None
+
+    db.migrate(app_settings)
+    db.migrate(app_settings)
+
+    assert db.current_revision(app_settings) == "0001"
+    assert db.ping(app_settings)
+
+
+def test_upload_history_is_kept_newest_first(app_settings: Settings) -> None:
+    db.migrate(app_settings)
+    with db.session(app_settings) as unit:
+        record_import(session=unit, symbol="AAA", filename="a.csv", rows=10, accepted=True)
+        record_import(session=unit, symbol="BBB", filename="b.csv", rows=0, accepted=False, message="row 2: bad")
+
+    with Session(db.engine(app_settings)) as unit:
+        history = recent_imports(session=unit)
+
+    assert [(entry.symbol, entry.accepted) for entry in history] == [("BBB", False), ("AAA", True)]
+    assert history[0].message == "row 2: bad"
+    assert history[0].created_at.tzinfo is not None or app_settings.app_database_url.startswith("sqlite")
+
+
+def test_a_failed_unit_of_work_writes_nothing(app_settings: Settings) -> None:
+    db.migrate(app_settings)
+    with pytest.raises(RuntimeError), db.session(app_settings) as unit:
+        record_import(session=unit, symbol="AAA", filename="a.csv", rows=1, accepted=True)
+        raise RuntimeError
+
+    with Session(db.engine(app_settings)) as unit:
+        assert recent_imports(session=unit) == []
