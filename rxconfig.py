@@ -12,6 +12,10 @@ settings = get_settings()
 # Reflex reads only REFLEX_REDIS_URL; Quanta's one switch is QUANTA_REDIS_URL.
 if settings.redis_url:
     os.environ.setdefault("REFLEX_REDIS_URL", settings.redis_url)
+# A DuckDB file admits one writing process: with the embedded market store the backend runs one worker.
+# Market data on PostgreSQL (QUANTA_MARKET_DATABASE_URL) lets Redis-backed state spread over several workers.
+if settings.market_database_url is None:
+    os.environ.setdefault("GRANIAN_WORKERS", "1")
 # Uploads are read in memory and validated; Reflex's own upload folder stays under var/.
 os.environ.setdefault("REFLEX_UPLOADED_FILES_DIR", str(settings.uploads_dir))
 
@@ -23,7 +27,9 @@ config = rx.Config(
     state_manager_mode="redis" if settings.redis_url else "memory",
     default_color_mode="system",
     plugins=[
-        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium"))
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")
+        )
     ],
     disable_plugins=[SitemapPlugin],
 )

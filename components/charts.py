@@ -13,7 +13,7 @@ class CandleChart(rx.Component):
     """Candles with a volume histogram, line overlays and markers; columnar data ``{t, o, h, l, c, v}``."""
 
     library = "$/public/" + rx.asset("candles.jsx", shared=True)
-    lib_dependencies: list[str] = [LIGHTWEIGHT_CHARTS]  # noqa: RUF012 - Reflex reads a class attribute
+    lib_dependencies: list[str] = [LIGHTWEIGHT_CHARTS]
     tag = "CandleChart"
 
     bars: rx.Var[dict[str, list[float]]]

@@ -133,13 +133,27 @@ def controls() -> rx.Component:
         ),
         rx.form(
             rx.hstack(
-                rx.input(name="start", type="date", default_value=ExplorerState.start, size="2",
-                         aria_label="Start date", key=ExplorerState.symbol + "-start"),
+                rx.input(
+                    name="start",
+                    type="date",
+                    default_value=ExplorerState.start,
+                    size="2",
+                    aria_label="Start date",
+                    key=ExplorerState.symbol + "-start",
+                ),
                 rx.text("→", color_scheme="gray"),
-                rx.input(name="end", type="date", default_value=ExplorerState.end, size="2",
-                         aria_label="End date", key=ExplorerState.symbol + "-end"),
+                rx.input(
+                    name="end",
+                    type="date",
+                    default_value=ExplorerState.end,
+                    size="2",
+                    aria_label="End date",
+                    key=ExplorerState.symbol + "-end",
+                ),
                 rx.button("Apply", type="submit", variant="soft", size="2"),
-                rx.button("All", type="button", variant="ghost", size="2", on_click=ExplorerState.clear_range),
+                rx.button(
+                    "All", type="button", variant="ghost", size="2", on_click=ExplorerState.clear_range
+                ),
                 align="center",
                 spacing="2",
             ),
@@ -160,8 +174,13 @@ def controls() -> rx.Component:
             data_testid="overlay-form",
         ),
         rx.spacer(),
-        rx.button(rx.icon("download", size=16), "CSV", on_click=ExplorerState.export_csv, variant="outline",
-                  data_testid="export-csv"),
+        rx.button(
+            rx.icon("download", size=16),
+            "CSV",
+            on_click=ExplorerState.export_csv,
+            variant="outline",
+            data_testid="export-csv",
+        ),
         upload_dialog(),
         align="center",
         spacing="4",
@@ -173,8 +192,9 @@ def controls() -> rx.Component:
 def upload_dialog() -> rx.Component:
     """Upload a CSV or Parquet file of bars; errors name the row and the rule."""
     return rx.dialog.root(
-        rx.dialog.trigger(rx.button(rx.icon("upload", size=16), "Upload", variant="outline",
-                                    data_testid="open-upload")),
+        rx.dialog.trigger(
+            rx.button(rx.icon("upload", size=16), "Upload", variant="outline", data_testid="open-upload")
+        ),
         rx.dialog.content(
             rx.dialog.title("Upload bars"),
             rx.dialog.description(
@@ -183,11 +203,18 @@ def upload_dialog() -> rx.Component:
                 size="2",
             ),
             rx.vstack(
-                rx.input(placeholder="Symbol, e.g. MYCO", on_change=ExplorerState.set_upload_symbol,
-                         aria_label="Symbol for the upload", data_testid="upload-symbol"),
+                rx.input(
+                    placeholder="Symbol, e.g. MYCO",
+                    on_change=ExplorerState.set_upload_symbol,
+                    aria_label="Symbol for the upload",
+                    data_testid="upload-symbol",
+                ),
                 rx.upload(
-                    rx.vstack(rx.icon("file-up"), rx.text("Drop a file here or click to choose", size="2"),
-                              align="center"),
+                    rx.vstack(
+                        rx.icon("file-up"),
+                        rx.text("Drop a file here or click to choose", size="2"),
+                        align="center",
+                    ),
                     id=UPLOAD_ID,
                     accept={"text/csv": [".csv"], "application/octet-stream": [".parquet"]},
                     max_files=1,
@@ -197,16 +224,31 @@ def upload_dialog() -> rx.Component:
                     data_testid="upload-drop",
                 ),
                 rx.text(rx.selected_files(UPLOAD_ID), size="1", color_scheme="gray"),
-                rx.cond(ExplorerState.upload_error != "",
-                        rx.callout(ExplorerState.upload_error, icon="triangle-alert", color_scheme="red",
-                                   data_testid="upload-error")),
-                rx.cond(ExplorerState.upload_message != "",
-                        rx.callout(ExplorerState.upload_message, icon="check", color_scheme="grass",
-                                   data_testid="upload-ok")),
+                rx.cond(
+                    ExplorerState.upload_error != "",
+                    rx.callout(
+                        ExplorerState.upload_error,
+                        icon="triangle-alert",
+                        color_scheme="red",
+                        data_testid="upload-error",
+                    ),
+                ),
+                rx.cond(
+                    ExplorerState.upload_message != "",
+                    rx.callout(
+                        ExplorerState.upload_message,
+                        icon="check",
+                        color_scheme="grass",
+                        data_testid="upload-ok",
+                    ),
+                ),
                 rx.hstack(
                     rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
-                    rx.button("Import", on_click=ExplorerState.handle_upload(
-                        rx.upload_files(upload_id=UPLOAD_ID)), data_testid="upload-submit"),
+                    rx.button(
+                        "Import",
+                        on_click=ExplorerState.handle_upload(rx.upload_files(upload_id=UPLOAD_ID)),
+                        data_testid="upload-submit",
+                    ),
                     justify="end",
                     width="100%",
                 ),
@@ -233,11 +275,23 @@ def bars_table() -> rx.Component:
             data_testid="bars-table",
         ),
         rx.hstack(
-            rx.button(rx.icon("chevron-left", size=16), "Newer", on_click=ExplorerState.previous_page,
-                      disabled=ExplorerState.page == 0, variant="soft", size="1"),
+            rx.button(
+                rx.icon("chevron-left", size=16),
+                "Newer",
+                on_click=ExplorerState.previous_page,
+                disabled=ExplorerState.page == 0,
+                variant="soft",
+                size="1",
+            ),
             rx.text(ExplorerState.page_label, size="2", data_testid="page-label"),
-            rx.button("Older", rx.icon("chevron-right", size=16), on_click=ExplorerState.next_page,
-                      disabled=ExplorerState.page + 1 >= ExplorerState.page_count, variant="soft", size="1"),
+            rx.button(
+                "Older",
+                rx.icon("chevron-right", size=16),
+                on_click=ExplorerState.next_page,
+                disabled=ExplorerState.page + 1 >= ExplorerState.page_count,
+                variant="soft",
+                size="1",
+            ),
             align="center",
             justify="center",
             spacing="3",
@@ -255,11 +309,21 @@ def explorer() -> rx.Component:
         rx.vstack(
             header(),
             controls(),
-            rx.cond(ExplorerState.error != "",
-                    rx.callout(ExplorerState.error, icon="circle-alert", color_scheme="red", width="100%",
-                               data_testid="explorer-error")),
-            rx.card(candle_chart(ExplorerState.chart_bars, ExplorerState.chart_overlays), width="100%",
-                    padding="0.5em"),
+            rx.cond(
+                ExplorerState.error != "",
+                rx.callout(
+                    ExplorerState.error,
+                    icon="circle-alert",
+                    color_scheme="red",
+                    width="100%",
+                    data_testid="explorer-error",
+                ),
+            ),
+            rx.card(
+                candle_chart(ExplorerState.chart_bars, ExplorerState.chart_overlays),
+                width="100%",
+                padding="0.5em",
+            ),
             bars_table(),
             spacing="4",
             width="100%",

@@ -5,9 +5,9 @@ Migrations are Alembic revisions in ``quanta/migrations``; ``migrate`` applies t
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -18,11 +18,27 @@ from sqlmodel import Session, create_engine
 from quanta.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK_KEY = 0x5155414E5441  # "QUANTA"
 
 
-@lru_cache(maxsize=4)
+_engines: dict[str, Engine] = {}
+
+
 def engine_for(url: str) -> Engine:
-    """One pooled engine per database URL."""
+    """One pooled engine per database URL, made on first use."""
+    if url not in _engines:
+        _engines[url] = _new_engine(url)
+    return _engines[url]
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection and forget the engines (at shutdown and between tests)."""
+    while _engines:
+        _, pooled = _engines.popitem()
+        pooled.dispose()
+
+
+def _new_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         return create_engine(url, connect_args={"check_same_thread": False})
@@ -55,12 +71,33 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(settings: Settings | None = None) -> None:
-    """Bring the app database to the newest revision (a no-op when it is there already)."""
+    """Bring the app database to the newest revision (a no-op when it is there already).
+
+    Safe when several app workers start at once: they take turns on a lock.
+    """
     url = (settings or get_settings()).app_database_url
     config = alembic_config(url)
-    with engine_for(url).begin() as connection:
+    with _migration_lock(url), engine_for(url).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """A file lock beside a SQLite database; PostgreSQL uses an advisory lock instead."""
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    lock_path = Path(url.removeprefix("sqlite:///") + ".migrate.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def current_revision(settings: Settings | None = None) -> str | None:
@@ -75,4 +112,5 @@ def current_revision(settings: Settings | None = None) -> str | None:
 def ping(settings: Settings | None = None) -> bool:
     """Whether the app database answers a trivial query."""
     with engine(settings).connect() as connection:
-        return connection.execute(text("select 1")).scalar_one() == 1
+        answer: int = connection.execute(text("select 1")).scalar_one()
+        return answer == 1

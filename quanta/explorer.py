@@ -9,7 +9,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any, Literal
 
 import ibis
@@ -26,6 +26,7 @@ OverlayKind = Literal["SMA", "EMA", "BBANDS"]
 TIMEFRAMES: tuple[Timeframe, ...] = ("1D", "1W", "1M")
 OVERLAY_COLORS = {"SMA": "#2563eb", "EMA": "#f59e0b", "BBANDS": "#8b5cf6"}
 _PRICE_DECIMALS = 6
+_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 
 
 class ExplorerError(ValueError):
@@ -119,7 +120,7 @@ def chart_view(con: BaseBackend, query: BarsQuery, overlays: list[Overlay]) -> C
 def bars_page(con: BaseBackend, query: BarsQuery, *, page: int, page_size: int = 50) -> list[dict[str, Any]]:
     """One page (0-based) of the query's bars, newest first, as rows for a table."""
     table = _ranged(con, query).order_by(ibis.desc("ts")).limit(page_size, offset=page * page_size)
-    frame = table.select("ts", "open", "high", "low", "close", "volume").to_polars()
+    frame = table.select(*_COLUMNS).to_polars()
     return [_display_row(row) for row in frame.iter_rows(named=True)]
 
 
@@ -130,9 +131,7 @@ def bar_count(con: BaseBackend, query: BarsQuery) -> int:
 
 def bars_csv(con: BaseBackend, query: BarsQuery) -> str:
     """The query's bars as CSV (oldest first), with a header row."""
-    frame = _ranged(con, query).order_by("ts").select(
-        "ts", "open", "high", "low", "close", "volume"
-    ).to_polars()
+    frame = _ranged(con, query).order_by("ts").select(*_COLUMNS).to_polars()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["date", "open", "high", "low", "close", "volume"])
@@ -142,14 +141,13 @@ def bars_csv(con: BaseBackend, query: BarsQuery) -> str:
 
 
 def _ranged(con: BaseBackend, query: BarsQuery) -> ibis.Table:
-    start = datetime.combine(query.start, time.min) if query.start else None
-    end = datetime.combine(query.end, time.max) if query.end else None
-    return data.bars(con, query.symbol, start=start, end=end, timeframe=query.timeframe)
+    return data.bars(con, query.symbol, start=query.start, end=query.end, timeframe=query.timeframe)
 
 
 def _history(con: BaseBackend, query: BarsQuery) -> pl.DataFrame:
     whole = BarsQuery(symbol=query.symbol, timeframe=query.timeframe)
-    return _ranged(con, whole).select("ts", "open", "high", "low", "close", "volume").to_polars()
+    history: pl.DataFrame = _ranged(con, whole).select(*_COLUMNS).to_polars()
+    return history
 
 
 def _range_mask(history: pl.DataFrame, query: BarsQuery) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -178,7 +176,9 @@ def _overlay_lines(
     ]
 
 
-def _line(name: str, color: str, values: np.ndarray[Any, np.dtype[np.float64]], *, dashed: bool = False) -> dict[str, Any]:
+def _line(
+    name: str, color: str, values: np.ndarray[Any, np.dtype[np.float64]], *, dashed: bool = False
+) -> dict[str, Any]:
     rounded = [None if math.isnan(v) else round(float(v), _PRICE_DECIMALS) for v in values]
     return {"name": name, "color": color, "values": rounded, "dashed": dashed}
 

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
 
-DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"
+DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105 - refused outside development
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "please-change", DEVELOPMENT_SECRET}
 _MIN_SECRET_LENGTH = 32
 

@@ -13,7 +13,9 @@ from state.market import market
 
 def build_api() -> FastAPI:
     """The FastAPI app with Quanta's routes."""
-    api = FastAPI(title="Quanta API", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    api = FastAPI(
+        title="Quanta API", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json"
+    )
 
     @api.get("/api/health", tags=["meta"])
     def health() -> dict[str, Any]:

@@ -15,9 +15,10 @@ from quanta_app.pages import index, markets  # noqa: F401  (registers the pages)
 
 @asynccontextmanager
 async def migrate_app_database() -> AsyncIterator[None]:
-    """Apply pending app-database migrations before serving."""
+    """Apply pending app-database migrations before serving; close pooled connections after."""
     await asyncio.to_thread(db.migrate)
     yield
+    db.dispose_engines()
 
 
 app = rx.App(api_transformer=build_api())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from quanta import data
+from quanta import data, db
 from quanta.settings import get_settings
 from quanta_app.api import build_api
 from state.market import market
@@ -20,13 +20,13 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     get_settings.cache_clear()
     market.cache_clear()
     yield TestClient(build_api())
+    db.dispose_engines()
+    market().disconnect()
     market.cache_clear()
     get_settings.cache_clear()
 
 
 def test_health_reports_the_databases(client: TestClient) -> None:
-    from quanta import db
-
     db.migrate()
     data.import_bytes(
         market(), b"date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,10\n", "x.csv", symbol="XYZ"

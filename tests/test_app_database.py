@@ -5,28 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlmodel import Session
 
 from quanta import db
 from quanta.imports import recent_imports, record_import
 from quanta.settings import Settings
+from tests.conftest import sqlalchemy_url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def app_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings pointing at a fresh, empty app database of each kind."""
-    if request.param == "sqlite":
-        yield Settings(var_dir=tmp_path)
-        return
-    server_url: str = request.getfixturevalue("postgres_url")
-    name = f"app_{tmp_path.name.lower().replace('-', '_')[-40:]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    base = server_url.rsplit("/", 1)[0]
-    yield Settings(var_dir=tmp_path, database_url=f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1))
-    db.engine_for.cache_clear()
+    database_url = None
+    if request.param == "postgres":
+        database_url = sqlalchemy_url(request.getfixturevalue("postgres_database"))
+    yield Settings(var_dir=tmp_path, database_url=database_url)
+    db.dispose_engines()
 
 
 def test_migrate_reaches_head_and_is_idempotent(app_settings: Settings) -> None:
@@ -43,7 +38,9 @@ def test_upload_history_is_kept_newest_first(app_settings: Settings) -> None:
     db.migrate(app_settings)
     with db.session(app_settings) as unit:
         record_import(session=unit, symbol="AAA", filename="a.csv", rows=10, accepted=True)
-        record_import(session=unit, symbol="BBB", filename="b.csv", rows=0, accepted=False, message="row 2: bad")
+        record_import(
+            session=unit, symbol="BBB", filename="b.csv", rows=0, accepted=False, message="row 2: bad"
+        )
 
     with Session(db.engine(app_settings)) as unit:
         history = recent_imports(session=unit)
@@ -55,9 +52,23 @@ def test_upload_history_is_kept_newest_first(app_settings: Settings) -> None:
 
 def test_a_failed_unit_of_work_writes_nothing(app_settings: Settings) -> None:
     db.migrate(app_settings)
-    with pytest.raises(RuntimeError), db.session(app_settings) as unit:
-        record_import(session=unit, symbol="AAA", filename="a.csv", rows=1, accepted=True)
-        raise RuntimeError
+
+    def record_then_fail() -> None:
+        with db.session(app_settings) as unit:
+            record_import(session=unit, symbol="AAA", filename="a.csv", rows=1, accepted=True)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        record_then_fail()
 
     with Session(db.engine(app_settings)) as unit:
         assert recent_imports(session=unit) == []
+
+
+def test_workers_starting_together_migrate_once(app_settings: Settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: db.migrate(app_settings), range(4)))
+
+    assert db.current_revision(app_settings) == "0001"

@@ -15,7 +15,9 @@ def run_migrations() -> None:
     if connection is not None:
         _run(connection)
         return
-    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), poolclass=pool.NullPool)
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}), poolclass=pool.NullPool
+    )
     with connectable.connect() as fresh:
         _run(fresh)
 

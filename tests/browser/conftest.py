@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -
         if process.poll() is not None:
             pytest.fail(f"the app exited with {process.returncode}:\n{log.read_text()[-4000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -72,26 +73,39 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -
     pytest.fail(f"the app did not serve within {APP_START_TIMEOUT:.0f}s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """Load the bundled data into a fresh var/ and serve the app with `reflex run --env prod`."""
+@contextmanager
+def serve_app(var_dir: Path, **extra_env: str) -> Iterator[RunningApp]:
+    """Load the bundled data into ``var_dir`` and serve the app there with `reflex run --env prod`."""
     ensure_tools_present()
-    var_dir = tmp_path_factory.mktemp("app-var")
     port = free_port()
-    env = app_environment(var_dir, port)
-    subprocess.run([sys.executable, "-m", "quanta.cli", "data", "load"], env=env, cwd=ROOT, check=True)
+    env = {**app_environment(var_dir, port), **extra_env}
+    subprocess.run(
+        [sys.executable, "-m", "quanta.cli", "data", "load"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     log = var_dir / "app.log"
     reflex = str(Path(sys.executable).parent / "reflex")
     command = [reflex, "run", "--env", "prod", "--frontend-port", str(port), "--backend-port", str(port)]
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(url, process, log)
         yield RunningApp(url=url, env=env)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """The app on the embedded default (SQLite, DuckDB, in-memory state), once per session."""
+    with serve_app(tmp_path_factory.mktemp("app-var")) as app:
+        yield app
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -84,9 +84,7 @@ def test_bad_upload_shows_the_row_and_rule_and_stores_nothing(
 ) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "date,open,high,low,close,volume\n"
-        "2024-01-02,10,11,9,10.5,100\n"
-        "2024-01-03,10.5,10.6,9.5,10.9,100\n"
+        "date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n2024-01-03,10.5,10.6,9.5,10.9,100\n"
     )
     open_symbol(page, app_server, "GOOG")
 
