@@ -1,0 +1,1 @@
+"""Kafka, Flink and Spark jobs. They import only ``quanta`` (enforced by import-linter)."""
