@@ -1,0 +1,1 @@
+"""Tests of quanta.indicators: TA-Lib parity, properties, registry and Ibis forms."""
