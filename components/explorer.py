@@ -193,7 +193,13 @@ def upload_dialog() -> rx.Component:
     """Upload a CSV or Parquet file of bars; errors name the row and the rule."""
     return rx.dialog.root(
         rx.dialog.trigger(
-            rx.button(rx.icon("upload", size=16), "Upload", variant="outline", data_testid="open-upload")
+            rx.button(
+                rx.icon("upload", size=16),
+                "Upload",
+                variant="outline",
+                data_testid="open-upload",
+                on_click=ExplorerState.load_upload_history,
+            )
         ),
         rx.dialog.content(
             rx.dialog.title("Upload bars"),
@@ -242,6 +248,7 @@ def upload_dialog() -> rx.Component:
                         data_testid="upload-ok",
                     ),
                 ),
+                upload_history(),
                 rx.hstack(
                     rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
                     rx.button(
@@ -255,6 +262,32 @@ def upload_dialog() -> rx.Component:
                 spacing="3",
                 margin_top="1em",
             ),
+        ),
+    )
+
+
+def upload_history() -> rx.Component:
+    """The last few uploads and whether they were stored."""
+    return rx.cond(
+        ExplorerState.upload_history.length() > 0,
+        rx.vstack(
+            rx.text("Recent uploads", size="1", weight="bold", color_scheme="gray"),
+            rx.foreach(
+                ExplorerState.upload_history,
+                lambda entry: rx.text(
+                    entry["when"],
+                    " · ",
+                    entry["symbol"],
+                    " · ",
+                    entry["filename"],
+                    " · ",
+                    entry["outcome"],
+                    size="1",
+                    color_scheme="gray",
+                ),
+            ),
+            spacing="1",
+            data_testid="upload-history",
         ),
     )
 

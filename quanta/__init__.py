@@ -16,6 +16,8 @@ _EXPORTS = {
     "BacktestConfig": "quanta.engine",
     "Result": "quanta.engine",
     "StrategyError": "quanta.engine",
+    "Trade": "quanta.engine",
+    "Order": "quanta.engine",
     "Strategy": "quanta.strategy",
     "Signals": "quanta.strategy",
     "Targets": "quanta.strategy",
@@ -25,11 +27,34 @@ _EXPORTS = {
     "crossovers": "quanta.strategy",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "Backtest",
+    "BacktestConfig",
+    "Order",
+    "Result",
+    "Signals",
+    "Strategy",
+    "StrategyError",
+    "Targets",
+    "Trade",
+    "__version__",
+    "crossed_above",
+    "crossed_below",
+    "crossover",
+    "crossovers",
+]
 
 if TYPE_CHECKING:
-    from quanta.engine import Backtest, BacktestConfig, Result, StrategyError
-    from quanta.strategy import Signals, Strategy, Targets, crossed_above, crossed_below, crossover, crossovers
+    from quanta.engine import Backtest, BacktestConfig, Order, Result, StrategyError, Trade
+    from quanta.strategy import (
+        Signals,
+        Strategy,
+        Targets,
+        crossed_above,
+        crossed_below,
+        crossover,
+        crossovers,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -6,9 +6,11 @@ from typing import Any
 
 import reflex as rx
 
-from quanta import data, explorer
-from quanta.data import DataValidationError, UnknownSymbolError
+from quanta import data, db, explorer
+from quanta.data import DataValidationError, MarketDataError, UnknownSymbolError
 from quanta.explorer import BarsQuery, ExplorerError, Overlay
+from quanta.imports import recent_imports, record_import
+from quanta.models import DataImport
 from state.market import market
 
 DEFAULT_SYMBOL = "GOOG"
@@ -42,6 +44,7 @@ class ExplorerState(rx.State):
     upload_symbol: str = ""
     upload_message: str = ""
     upload_error: str = ""
+    upload_history: list[dict[str, str]] = []
 
     @rx.var
     def page_count(self) -> int:
@@ -160,19 +163,38 @@ class ExplorerState(rx.State):
             self.upload_error = "Give the instrument a symbol first."
             return
         upload = files[0]
+        filename = upload.name or "upload.csv"
         content = await upload.read()
         if len(content) > MAX_UPLOAD_BYTES:
             self.upload_error = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
             return
         try:
-            report = data.import_bytes(
-                market(), content, upload.name or "upload.csv", symbol=self.upload_symbol
-            )
-        except DataValidationError as exc:
+            report = data.import_bytes(market(), content, filename, symbol=self.upload_symbol)
+        except (DataValidationError, MarketDataError) as exc:
             self.upload_error = str(exc)
+            self._remember_upload(filename, rows=0, accepted=False, message=str(exc))
             return
         self.upload_message = f"Imported {report.rows:,} bars as {report.symbol}."
+        self._remember_upload(filename, rows=report.rows, accepted=True)
         self._open(report.symbol)
+
+    @rx.event
+    def load_upload_history(self) -> None:
+        """The newest uploads, shown in the upload dialog."""
+        with db.session() as unit:
+            self.upload_history = [_history_row(entry) for entry in recent_imports(session=unit, limit=5)]
+
+    def _remember_upload(self, filename: str, *, rows: int, accepted: bool, message: str = "") -> None:
+        with db.session() as unit:
+            record_import(
+                session=unit,
+                symbol=self.upload_symbol,
+                filename=filename,
+                rows=rows,
+                accepted=accepted,
+                message=message,
+            )
+        self.load_upload_history()
 
     def _open(self, symbol: str) -> None:
         try:
@@ -216,6 +238,16 @@ class ExplorerState(rx.State):
 
     def _load_rows(self) -> None:
         self.rows = explorer.bars_page(market(), self._query(), page=self.page, page_size=PAGE_SIZE)
+
+
+def _history_row(entry: DataImport) -> dict[str, str]:
+    outcome = f"{entry.rows:,} bars" if entry.accepted else "refused"
+    return {
+        "symbol": entry.symbol,
+        "filename": entry.filename,
+        "outcome": outcome,
+        "when": entry.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def _summary_text(view: explorer.ChartView) -> dict[str, str]:

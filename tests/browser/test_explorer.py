@@ -92,6 +92,7 @@ def test_bad_upload_shows_the_row_and_rule_and_stores_nothing(
 
     expect(page.get_by_test_id("upload-error")).to_contain_text("row 2")
     expect(page.get_by_test_id("upload-error")).to_contain_text("high")
+    expect(page.get_by_test_id("upload-history")).to_contain_text("BADCO · bad.csv · refused")
     page.get_by_role("button", name="Close").click()
     page.get_by_test_id("instrument-search").fill("BADCO")
     expect(page.get_by_test_id("instrument-match")).to_have_count(0)
@@ -110,6 +111,7 @@ def test_good_upload_opens_the_new_instrument(page: Page, app_server: RunningApp
     _upload(page, "GOODCO", good)
 
     expect(page.get_by_test_id("upload-ok")).to_contain_text("3 bars")
+    expect(page.get_by_test_id("upload-history")).to_contain_text("GOODCO · good.csv · 3 bars")
     page.get_by_role("button", name="Close").click()
     expect(page.get_by_test_id("symbol-heading")).to_have_text("GOODCO")
     expect(page.get_by_test_id("candle-chart")).to_have_attribute("data-bars", "3")
