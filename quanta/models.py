@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
+import quanta.accounts.models  # noqa: F401  (accounts tables and the mail outbox)
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC)."""

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Redis for app state across workers.")
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers for live data.")
     secret_key: SecretStr = Field(default=SecretStr(DEVELOPMENT_SECRET))
+    public_url: str = Field(
+        default="http://localhost:3000", description="Where people reach the app; links in emails start here."
+    )
+    mail_from: str = Field(default="Quanta <no-reply@localhost>", description="Sender of every email.")
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset prints mail to the console.")
+    smtp_port: int = Field(default=587, description="SMTP port (587 with STARTTLS, 465 with smtp_ssl).")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Connect with implicit TLS (port 465) instead.")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
