@@ -23,6 +23,23 @@ class CandleChart(rx.Component):
     height: rx.Var[int]
 
 
+class LineChart(rx.Component):
+    """Lines or areas over time; columnar data ``{t, series: [{name, color, values, area}]}``."""
+
+    library = "$/public/" + rx.asset("lines.jsx", shared=True)
+    lib_dependencies: list[str] = [LIGHTWEIGHT_CHARTS]
+    tag = "LineChart"
+
+    data: rx.Var[dict[str, Any]]
+    theme: rx.Var[str]
+    height: rx.Var[int]
+
+
+def line_chart(data: rx.Var[dict[str, Any]], height: int = 260) -> rx.Component:
+    """A line/area chart that follows the app's light/dark mode."""
+    return LineChart.create(data=data, theme=rx.color_mode_cond(light="light", dark="dark"), height=height)
+
+
 def candle_chart(
     bars: rx.Var[dict[str, list[float]]],
     overlays: rx.Var[list[dict[str, Any]]] | list[dict[str, Any]] | None = None,

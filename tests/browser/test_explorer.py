@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import RunningApp
+from quanta.testing.app_server import RunningApp
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import pytest
 import redis
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import RunningApp, serve_app
+from quanta.testing.app_server import RunningApp, serve_app
 from tests.conftest import sqlalchemy_url, temporary_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.postgres]
