@@ -72,8 +72,17 @@ fmt: python ## Format and autofix
 test: setup lint ## Set up, start the real services, run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup ## Speed and memory figures as ratios against named peers
-	$(PY) -m bench
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: requirements.lock pyproject.toml | $(UV)
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON_SYSTEM) -m venv $(BENCH_VENV)
+	$(UV) pip sync -q --python $(BENCH_VENV)/bin/python requirements.lock
+	$(UV) pip install -q --python $(BENCH_VENV)/bin/python --no-deps -e .
+	$(UV) pip install -q --python $(BENCH_VENV)/bin/python -e '.[bench]'
+	touch $@
+
+bench: setup $(BENCH_VENV)/.installed ## Speed and memory figures as ratios against named peers
+	$(BENCH_VENV)/bin/python -m bench $(BENCH)
 
 clean: ## Remove environments, tools, build output and local data
-	rm -rf $(VENV) $(TOOLS) .web var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(TOOLS) .web var .pytest_cache .mypy_cache .ruff_cache

@@ -99,6 +99,7 @@ export function CandleChart({ bars, overlays = [], markers = [], theme = "light"
 
   useEffect(() => {
     if (series.current.markers) series.current.markers.setMarkers(markers || []);
+    if (container.current) container.current.dataset.markers = String((markers || []).length);
   }, [markers]);
 
   return <div id={id} ref={container} data-testid="candle-chart" style={{ width: "100%", height }} />;

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-NAV_LINKS = [("Markets", "/markets", "candlestick-chart")]
+from components.auth import user_menu
+
+NAV_LINKS = [("Markets", "/markets", "candlestick-chart"), ("Results", "/results", "line-chart")]
 
 
 def _logo() -> rx.Component:
@@ -49,6 +51,7 @@ def navbar() -> rx.Component:
                 )
             ),
             rx.color_mode.button(aria_label="Switch light/dark theme"),
+            user_menu(),
             align="center",
             spacing="5",
             width="100%",

@@ -14,6 +14,7 @@ import duckdb
 import psycopg
 
 import quanta
+from quanta.backtest_cli import COMMANDS as RUN_COMMANDS
 from quanta.data.cli import data
 from quanta.data.errors import MarketDataError
 from quanta.settings import SettingsError
@@ -45,6 +46,8 @@ def main() -> None:
 
 
 main.add_command(data)
+for _command in RUN_COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

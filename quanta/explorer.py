@@ -110,7 +110,7 @@ def chart_view(con: BaseBackend, query: BarsQuery, overlays: list[Overlay]) -> C
     shown = history.filter(pl.Series(in_range))
     lines = [line for overlay in overlays for line in _overlay_lines(overlay, closes, in_range)]
     return ChartView(
-        bars=_columnar(shown),
+        bars=columnar(shown),
         overlays=lines,
         row_count=shown.height,
         **_summary(shown),
@@ -183,7 +183,8 @@ def _line(
     return {"name": name, "color": color, "values": rounded, "dashed": dashed}
 
 
-def _columnar(frame: pl.DataFrame) -> dict[str, list[float | int]]:
+def columnar(frame: pl.DataFrame) -> dict[str, list[float | int]]:
+    """Bars as compact columns for the chart: epoch seconds and rounded prices."""
     seconds = (frame["ts"].dt.epoch("s")).to_list()
     return {
         "t": seconds,

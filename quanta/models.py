@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlmodel import Field, SQLModel
 
 import quanta.accounts.models  # noqa: F401  (accounts tables and the mail outbox)
+from quanta.api import models as _api_models  # noqa: F401  (API backtests; OAuth grants, tokens, identities)
 
 
 def utcnow() -> datetime:

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_ssl: bool = Field(default=False, description="Connect with implicit TLS (port 465) instead.")
+    github_client_id: str | None = Field(default=None, description="GitHub OAuth app (sign in with GitHub).")
+    github_client_secret: SecretStr | None = Field(default=None, description="That GitHub app's secret.")
+    google_client_id: str | None = Field(default=None, description="Google OAuth app (sign in with Google).")
+    google_client_secret: SecretStr | None = Field(default=None, description="That Google client's secret.")
+    oidc_issuer: str | None = Field(default=None, description="Issuer URL of an OpenID Connect provider.")
+    oidc_client_id: str | None = Field(default=None, description="Quanta's client id at that provider.")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="Quanta's secret there.")
+    oidc_name: str = Field(default="Single sign-on", description="The sign-in button's name for it.")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

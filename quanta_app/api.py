@@ -7,15 +7,22 @@ from typing import Any
 from fastapi import FastAPI
 
 from quanta import __version__, db
+from quanta.api.app import install_api
 from quanta.settings import get_settings
+from quanta_app.session_api import router as session_router
 from state.market import market
 
 
 def build_api() -> FastAPI:
     """The FastAPI app with Quanta's routes."""
     api = FastAPI(
-        title="Quanta API", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json"
+        title="Quanta API",
+        version=__version__,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        description="Market data, backtests and OAuth 2 for Quanta. Guide: docs/api.md.",
     )
+    api.include_router(session_router)
 
     @api.get("/api/health", tags=["meta"])
     def health() -> dict[str, Any]:
@@ -30,4 +37,5 @@ def build_api() -> FastAPI:
             "market_instruments": instruments,
         }
 
+    install_api(api)
     return api

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import reflex as rx
 
 from quanta import db
+from quanta.mail import deliver_pending, mailer_for
+from quanta.settings import get_settings
 from quanta_app.api import build_api
-from quanta_app.pages import index, markets  # noqa: F401  (registers the pages)
+from quanta_app.pages import (  # noqa: F401  (registers the pages)
+    index,
+    invitations,
+    markets,
+    orgs,
+    profile,
+    reset,
+    results,
+    security,
+    settings,
+    signin,
+    signup,
+    verify,
+)
+
+MAIL_INTERVAL = 3.0
+"""Seconds between two deliveries of the outbox."""
+logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -21,5 +41,21 @@ async def migrate_app_database() -> AsyncIterator[None]:
     db.dispose_engines()
 
 
+def _deliver_outbox() -> None:
+    with db.session() as unit:
+        deliver_pending(session=unit, mailer=mailer_for(get_settings()))
+
+
+async def deliver_mail() -> None:
+    """Send pending outbox mail every few seconds (the console mailer prints it in development)."""
+    while True:
+        try:
+            await asyncio.to_thread(_deliver_outbox)
+        except Exception:  # a broken mail server must not stop the app; the outbox keeps the mail
+            logger.exception("delivering the outbox failed")
+        await asyncio.sleep(MAIL_INTERVAL)
+
+
 app = rx.App(api_transformer=build_api())
 app.register_lifespan_task(migrate_app_database)
+app.register_lifespan_task(deliver_mail)

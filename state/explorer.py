@@ -11,7 +11,7 @@ from quanta.data import DataValidationError, MarketDataError, UnknownSymbolError
 from quanta.explorer import BarsQuery, ExplorerError, Overlay
 from quanta.imports import recent_imports, record_import
 from quanta.models import DataImport
-from state.market import market
+from state.market import market, market_writer
 
 DEFAULT_SYMBOL = "GOOG"
 PAGE_SIZE = 25
@@ -59,7 +59,7 @@ class ExplorerState(rx.State):
     @rx.event
     def on_load(self) -> None:
         """Open the symbol named in the URL (?symbol=…), or the default one."""
-        wanted = str(self.router.page.params.get("symbol", "") or self.symbol or DEFAULT_SYMBOL)
+        wanted = str(self.router.url.query_parameters.get("symbol", "") or self.symbol or DEFAULT_SYMBOL)
         self.search(self.search_text)
         self._open(wanted.upper())
 
@@ -169,7 +169,8 @@ class ExplorerState(rx.State):
             self.upload_error = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
             return
         try:
-            report = data.import_bytes(market(), content, filename, symbol=self.upload_symbol)
+            with market_writer() as writer:
+                report = data.import_bytes(writer, content, filename, symbol=self.upload_symbol)
         except (DataValidationError, MarketDataError) as exc:
             self.upload_error = str(exc)
             self._remember_upload(filename, rows=0, accepted=False, message=str(exc))

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from quanta import data, db
 from quanta.settings import get_settings
 from quanta_app.api import build_api
-from state.market import market
+from state.market import close_market, market, market_writer
 
 
 @pytest.fixture
@@ -21,16 +21,16 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     market.cache_clear()
     yield TestClient(build_api())
     db.dispose_engines()
-    market().disconnect()
-    market.cache_clear()
+    close_market()
     get_settings.cache_clear()
 
 
 def test_health_reports_the_databases(client: TestClient) -> None:
     db.migrate()
-    data.import_bytes(
-        market(), b"date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,10\n", "x.csv", symbol="XYZ"
-    )
+    with market_writer() as writer:
+        data.import_bytes(
+            writer, b"date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,10\n", "x.csv", symbol="XYZ"
+        )
 
     response = client.get("/api/health")
 
