@@ -40,8 +40,9 @@ $(UV):
 
 $(VENV)/.installed: requirements.lock pyproject.toml | $(UV)
 	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
-	$(UV) pip sync -q --python $(PY) requirements.lock
+	$(UV) pip sync -q --compile-bytecode --python $(PY) requirements.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e .
+	$(PY) -m quanta.warmup --quiet
 	touch $@
 
 lock: | $(UV) ## Re-resolve requirements.lock from pyproject.toml
@@ -79,10 +80,12 @@ $(BENCH_VENV)/.installed: requirements.lock pyproject.toml | $(UV)
 	$(UV) pip sync -q --python $(BENCH_VENV)/bin/python requirements.lock
 	$(UV) pip install -q --python $(BENCH_VENV)/bin/python --no-deps -e .
 	$(UV) pip install -q --python $(BENCH_VENV)/bin/python -e '.[bench]'
+	$(BENCH_VENV)/bin/python -m quanta.warmup --quiet
 	touch $@
 
 bench: setup $(BENCH_VENV)/.installed ## Speed and memory figures as ratios against named peers
 	$(BENCH_VENV)/bin/python -m bench $(BENCH)
 
-clean: ## Remove environments, tools, build output and local data
+clean: ## Remove environments, tools, build output, compiled kernels and local data
 	rm -rf $(VENV) $(BENCH_VENV) $(TOOLS) .web var .pytest_cache .mypy_cache .ruff_cache
+	find quanta -name '*.nbi' -o -name '*.nbc' | xargs -r rm -f

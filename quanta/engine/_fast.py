@@ -1,20 +1,22 @@
 """Fast path for vectorised signals on one symbol, sized as a fraction of equity.
 
 Only the account balance is truly sequential (each order's size depends on the equity left by the
-previous trade), so prices, spreads and commission rates are computed with numpy, a plain Python
-loop runs over the trades, and the trade list and account states are assembled with numpy again.
-The arithmetic is the broker's, operation for operation, so the results equal the event-driven
-API's bit for bit (tests/engine check it). Anything else falls back to the broker.
+previous trade): the bars that trade are found with numpy, then one compiled loop (``fill``) runs
+over them and writes the closed trades and the account's states. The arithmetic is the broker's,
+operation for operation, so the results equal the event-driven API's bit for bit (tests/engine
+check it). Anything else falls back to the broker.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from math import copysign
 from typing import Any
 
 import numpy as np
 
+from quanta._jit import kernel
 from quanta.engine._vector import SignalSet
 from quanta.engine.config import BacktestConfig
 from quanta.engine.costs import FractionCommission, as_commission
@@ -70,27 +72,31 @@ def plan(sig: SignalSet, start: int, stop: int | None) -> tuple[np.ndarray, np.n
     ev = sig.events(start)
     if stop is not None:
         ev = ev[ev < stop]
-    le = sig.entries[0, ev]
-    if not sig.has_exits:  # the held side is the latest entry's: trades happen where it changes
-        if not ev.shape[0]:
-            return ev, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
-        changes: np.ndarray = (le[1:] != le[:-1]).nonzero()[0] + 1
-        act = np.concatenate(([0], changes))
-        closing = act.astype(bool)
-        return ev[act], closing, np.where(le[act], 1, -1)
-    se = sig.short_entries[0, ev]
-    lx, sx = sig.exits[0, ev], sig.short_exits[0, ev]
-    bars, closes, wants = [], [], []
-    held = 0
-    for t, a, b, c, d in zip(ev.tolist(), le.tolist(), lx.tolist(), se.tolist(), sx.tolist(), strict=True):
-        want = 1 if a and held != 1 else -1 if c and held != -1 else 0
-        exits = held != 0 and (want != 0 or (b and held == 1) or (d and held == -1))
-        if exits or want:
-            bars.append(t)
-            closes.append(exits)
-            wants.append(want)
-            held = want
-    return np.array(bars, dtype=np.int64), np.array(closes, dtype=bool), np.array(wants, dtype=np.int64)
+    return actions(ev, sig.entries[0, ev], sig.exits[0, ev], sig.short_entries[0, ev], sig.short_exits[0, ev])
+
+
+@kernel
+def actions(
+    bars: np.ndarray, long_in: np.ndarray, long_out: np.ndarray, short_in: np.ndarray, short_out: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At each signal bar, what ``next()`` would do: an entry closes any opposite position and
+    opens its side unless already there; an exit closes its side. The bars where something
+    happens, whether it closes, and the side it opens."""
+    k = bars.shape[0]
+    out_bars, closing, want = (
+        np.empty(k, dtype=np.int64),
+        np.empty(k, dtype=np.bool_),
+        np.empty(k, dtype=np.int64),
+    )
+    held = m = 0
+    for j in range(k):
+        w = 1 if long_in[j] and held != 1 else -1 if short_in[j] and held != -1 else 0
+        exits = held != 0 and (w != 0 or (long_out[j] and held == 1) or (short_out[j] and held == -1))
+        if exits or w:
+            out_bars[m], closing[m], want[m] = bars[j], exits, w
+            m += 1
+            held = w
+    return out_bars[:m], closing[:m], want[:m]
 
 
 def run(
@@ -134,82 +140,21 @@ class _Account:
         self.state_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def trade(self, t: np.ndarray, closing: np.ndarray, want: np.ndarray) -> None:
-        """Fill each action on the bar after its signal; only the balance is computed in the loop."""
-        rate, lev = self.rate, self.lev
+        """Fill each action on the bar after its signal (on its bar with ``trade_on_close``)."""
         t_idx = t if self.toc else t + 1
         price = self.prices[t_idx]
-        size = want * self.frac
-        fsz = np.abs(size)
-        adj = price * (1 + np.copysign(self.spread, size))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            appc = adj + (fsz * price * rate) / fsz
-        k = t.shape[0]
-        units, balances = [0.0] * k, [0.0] * k
-        bal, u, e = self.balance, 0.0, 0.0
-        rows = zip(
-            closing.tolist(),
-            want.tolist(),
-            price.tolist(),
-            appc.tolist(),
-            adj.tolist(),
-            fsz.tolist(),
-            strict=True,
+        trades, states, held, balance, ok = fill(
+            closing, want, price, t_idx, self.frac, self.spread, self.rate, self.lev, self.balance
         )
-        for j, (c, w, p, a, d, fs) in enumerate(rows):
-            if c:
-                bal += u * (p - e) - abs(u) * p * rate
-                u = 0.0
-            if w:
-                avail = bal if bal > 0.0 else 0.0  # max(0.0, bal), without the call
-                u = copysign(avail * lev * fs // a, w)  # floor of a non-negative float: whole units
-                if not u or abs(u) * a > avail * lev:
-                    raise NeedsBrokerError
-                e = d
-                bal -= abs(u) * d * rate
-            units[j], balances[j] = u, bal
-        self.balance = bal
-        self._record(
-            fills=t + 1,
-            t_idx=t_idx,
-            closing=closing,
-            want=want,
-            price=price,
-            adj=adj,
-            units=np.array(units),
-            balances=np.array(balances),
-        )
-
-    def _record(
-        self,
-        *,
-        fills: np.ndarray,
-        t_idx: np.ndarray,
-        closing: np.ndarray,
-        want: np.ndarray,
-        price: np.ndarray,
-        adj: np.ndarray,
-        units: np.ndarray,
-        balances: np.ndarray,
-    ) -> None:
-        entries, closes = want.nonzero()[0], closing.nonzero()[0]
-        opened = entries[: closes.shape[0]]
-        size, entry, exit_ = units[opened], adj[opened], price[closes]
-        fsz = np.abs(size)
-        self.parts.append(
-            {
-                "size": size,
-                "entry_bar": t_idx[opened],
-                "exit_bar": t_idx[closes],
-                "entry_price": entry,
-                "exit_price": exit_,
-                "commission": fsz * exit_ * self.rate + fsz * entry * self.rate,
-            }
-        )
-        if entries.shape[0] > closes.shape[0]:
-            j = entries[-1]
-            u, d = float(units[j]), float(adj[j])
-            self.held = (u, d, int(t_idx[j]), abs(u) * d * self.rate)
-        self.state_parts.append((fills, balances, units + 0.0, units * adj + 0.0))
+        if not ok:
+            raise NeedsBrokerError
+        self.balance = balance
+        self.parts.append(dict(zip(TRADE_COLUMNS, trades, strict=True)))
+        balances, units, adj = states
+        if held >= 0:
+            u, d = float(units[held]), float(adj[held])
+            self.held = (u, d, int(t_idx[held]), abs(u) * d * self.rate)
+        self.state_parts.append((t + 1, balances, units + 0.0, units * adj + 0.0))
 
     def close(self, price: float, t_idx: int) -> None:
         """Close the open trade at ``price``."""
@@ -328,3 +273,63 @@ def _entry_row(size: float, t: int, trade: tuple[Any, ...] | None) -> tuple[Any,
     if trade is None:
         return ("market", size, True, t, "open", -1, nan, nan, "")
     return ("market", size, True, t, "filled", trade[1], trade[2], trade[0], "")
+
+
+@kernel(python_errors=True)
+def fill(  # noqa: PLR0917 - the account's whole state, passed to compiled code
+    closing: np.ndarray,
+    want: np.ndarray,
+    price: np.ndarray,
+    bar: np.ndarray,
+    frac: float,
+    spread: float,
+    rate: float,
+    lev: float,
+    balance: float,
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, np.ndarray, np.ndarray], int, float, bool]:
+    """The fast path's one sequential loop: close, then open ``frac`` of the margin available.
+
+    Returns the closed trades (``TRADE_COLUMNS``); the balance, units held and entry price (with
+    spread) after each action; the action whose trade is still open (-1 if none); the final
+    balance; and False if an entry would be refused for margin (the broker then takes over).
+    """
+    k = want.shape[0]
+    units, balances, adj = np.empty(k), np.empty(k), np.empty(k)
+    size_c, entry_bar, exit_bar = np.empty(k), np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+    entry_price, exit_price, commission = np.empty(k), np.empty(k), np.empty(k)
+    closed, opened_at, ok = 0, -1, True
+    bal, u, e = balance, 0.0, 0.0
+    for j in range(k):
+        w, p = want[j], price[j]
+        size = w * frac
+        d = p * (1 + math.copysign(spread, size))
+        adj[j] = d
+        if closing[j]:
+            bal += u * (p - e) - abs(u) * p * rate
+            fsz = abs(u)
+            size_c[closed], entry_bar[closed], exit_bar[closed] = u, bar[opened_at], bar[j]
+            entry_price[closed], exit_price[closed] = e, p
+            commission[closed] = fsz * p * rate + fsz * e * rate
+            closed += 1
+            u, opened_at = 0.0, -1
+        if w:
+            fs = abs(size)
+            a = d + (fs * p * rate) / fs
+            avail = bal if bal > 0.0 else 0.0  # max(0.0, bal), without the call
+            u = math.copysign(avail * lev * fs // a, w)  # floor of a non-negative float: whole units
+            if u == 0.0 or abs(u) * a > avail * lev:
+                ok = False
+                break
+            e = d
+            bal -= abs(u) * d * rate
+            opened_at = j
+        units[j], balances[j] = u, bal
+    trades = (
+        size_c[:closed],
+        entry_bar[:closed],
+        exit_bar[:closed],
+        entry_price[:closed],
+        exit_price[:closed],
+        commission[:closed],
+    )
+    return trades, (balances, units, adj), opened_at, bal, ok

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from quanta._jit import kernel
 from quanta.engine import _fast
 from quanta.engine.market import Market
 from quanta.engine.orders import Order, Trade
@@ -69,8 +71,9 @@ def closed_log(
     exit_ = np.asarray(cols["exit_price"], dtype=float)
     commission = np.asarray(cols["commission"], dtype=float)
     k = size.shape[0]
+    pnl, return_pct = outcomes(size, entry, exit_, commission) if k else (_nans(0), _nans(0))
     return TradeLog(
-        symbol=np.asarray(symbols if symbols is not None else [symbol] * k, dtype=str),
+        symbol=np.full(k, symbol) if symbols is None and k else np.asarray(symbols or [], dtype=str),
         size=size,
         entry_bar=np.asarray(cols["entry_bar"], dtype=np.int64),
         exit_bar=np.asarray(cols["exit_bar"], dtype=np.int64),
@@ -78,11 +81,27 @@ def closed_log(
         exit_price=exit_,
         sl=_nans(k),
         tp=_nans(k),
-        pnl=size * (exit_ - entry) - commission,
-        return_pct=np.copysign(1.0, size) * (exit_ / entry - 1) - commission / (np.abs(size) * entry),
+        pnl=pnl,
+        return_pct=return_pct,
         commission=commission,
         tag=tuple(tags) if tags is not None else (None,) * k,
     )
+
+
+@kernel
+def outcomes(
+    size: np.ndarray, entry: np.ndarray, exit_: np.ndarray, commission: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each trade's P&L, ``size (exit - entry) - commission``, and return, ``sign(size) (exit /
+    entry - 1) - commission / (|size| entry)`` (backtesting.py's formulas)."""
+    k = size.shape[0]
+    pnl, returns = np.empty(k), np.empty(k)
+    for i in range(k):
+        pnl[i] = size[i] * (exit_[i] - entry[i]) - commission[i]
+        returns[i] = math.copysign(1.0, size[i]) * (exit_[i] / entry[i] - 1) - commission[i] / (
+            abs(size[i]) * entry[i]
+        )
+    return pnl, returns
 
 
 def _nans(k: int) -> np.ndarray:
@@ -101,15 +120,17 @@ def open_log(rows: list[tuple[str, float, float, int, float]], market: Market) -
     if not rows:
         return _EMPTY_TRADES
     last = market.n_bars - 1
-    syms = list(market.symbols)
+    row_of = {s: k for k, s in enumerate(market.symbols)}
     cols: dict[str, list[Any]] = {
         "size": [r[1] for r in rows],
         "entry_price": [r[2] for r in rows],
         "entry_bar": [r[3] for r in rows],
         "exit_bar": [last] * len(rows),
-        "exit_price": [float(market.close[syms.index(r[0]), last]) for r in rows],
+        "exit_price": [float(market.close[row_of[r[0]], last]) for r in rows],
         "commission": [r[4] for r in rows],
     }
+    if len(market.symbols) == 1:
+        return closed_log(cols, market.symbols[0])
     return closed_log(cols, "", symbols=[r[0] for r in rows])
 
 

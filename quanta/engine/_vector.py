@@ -2,7 +2,7 @@
 
 Signals on one symbol usually take the fast path in ``_fast``. Everything else (several symbols,
 target weights, other cost models) drives the same ``Broker`` as ``next()`` does, but only at
-event bars. The equity curve is then computed with numpy from the account's state
+event bars. The equity curve is then computed by a compiled loop from the account's state
 changes; a wipe-out (equity <= 0) is found afterwards and the run is replayed up to it.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quanta._jit import kernel
 from quanta.engine.broker import Broker, Snapshot
 
 
@@ -71,17 +72,9 @@ class Ledger:
     def equity(self) -> np.ndarray:
         """Balance plus open positions marked at each close (the broker's formula, elementwise)."""
         k = self.close.shape[0]
-        lengths = self._lengths()
-        pos, cost = self.pos.reshape(-1, k), self.cost.reshape(-1, k)
-        terms = [
-            self.close[s] * self._per_bar(pos[:, s], 0.0, lengths) - self._per_bar(cost[:, s], 0.0, lengths)
-            for s in range(k)
-        ]
-        upl = terms[0]
-        for term in terms[1:]:
-            upl = upl + term
-        equity: np.ndarray = self._per_bar(self.balance, self.cash, lengths) + upl
-        return equity
+        return equity_curve(
+            self.bars, self.balance, self.pos.reshape(-1, k), self.cost.reshape(-1, k), self.cash, self.close
+        )
 
     def account(self) -> tuple[np.ndarray, np.ndarray]:
         """Cash (balance minus cost basis) and positions ``(n_symbols, n_bars)`` per bar."""
@@ -91,6 +84,32 @@ class Ledger:
         held = np.stack([self._per_bar(pos[:, s], 0.0, lengths) for s in range(k)])
         basis = np.stack([self._per_bar(cost[:, s], 0.0, lengths) for s in range(k)])
         return self._per_bar(self.balance, self.cash, lengths) - basis.sum(axis=0), held
+
+
+@kernel
+def equity_curve(  # noqa: PLR0917 - compiled kernels take positional arguments
+    bars: np.ndarray, balance: np.ndarray, pos: np.ndarray, cost: np.ndarray, cash: float, close: np.ndarray
+) -> np.ndarray:
+    """Per bar: the balance of the state in force plus, summed over symbols in order,
+    ``close × units - cost basis``. State ``j`` holds from ``bars[j]`` (a later state on the same
+    bar wins); all cash, no position before the first."""
+    k, n = close.shape
+    out = np.empty(n)
+    j, m = -1, bars.shape[0]
+    for t in range(n):
+        while j + 1 < m and bars[j + 1] <= t:
+            j += 1
+        if j < 0:
+            upl = close[0, t] * 0.0 - 0.0
+            for s in range(1, k):
+                upl = upl + (close[s, t] * 0.0 - 0.0)
+            out[t] = cash + upl
+        else:
+            upl = close[0, t] * pos[j, 0] - cost[j, 0]
+            for s in range(1, k):
+                upl = upl + (close[s, t] * pos[j, s] - cost[j, s])
+            out[t] = balance[j] + upl
+    return out
 
 
 def ledger_of(snapshots: list[Snapshot], cash: float, close: np.ndarray) -> Ledger:

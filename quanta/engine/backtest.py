@@ -271,7 +271,9 @@ def _signal_set(signals: Signals, market: Market) -> _vector.SignalSet:
     size = signals.size
     if not (0 < size < 1 or size >= 1):
         raise ValueError(f"Signals.size must be a fraction in (0, 1) or units >= 1, got {size}")
-    has_exits = bool(mats["exits"].any() or mats["short_exits"].any())
+    has_exits = (signals.exits is not None and bool(mats["exits"].any())) or (
+        signals.short_exits is not None and bool(mats["short_exits"].any())
+    )
     return _vector.SignalSet(size=float(size), relative=size < 1, has_exits=has_exits, **mats)
 
 

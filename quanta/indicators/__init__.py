@@ -1,20 +1,23 @@
-"""TA-Lib-compatible technical indicators in pure numpy.
+"""TA-Lib-compatible technical indicators, compiled with numba.
 
 Switch from TA-Lib by changing one import: ``from quanta.indicators import SMA, RSI, MACD``.
 Names, argument names, argument order, defaults and warm-up NaNs follow TA-Lib 0.8 (C 0.8.1),
 including its newer defaults: ``BBANDS(timeperiod=20)`` and ``APO``/``PPO`` with ``matype=1``.
 ``matype`` takes 0–8 (:class:`MA_Type`: SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3).
 
-Everything is vectorised numpy except the few recursions with no vector form (SAR, SAREXT and
-the Hilbert-transform family: MAMA, HT_*), which are plain Python loops.
+Each indicator is one or a few single-pass loops (``quanta._jit`` kernels, compiled without
+``fastmath``) that keep TA-Lib's order of operations where the result depends on it; running
+window totals are recomputed from their window every few hundred bars so they do not drift on long
+series. Importing this package does not import numba: the first call does, and loads the machine
+code from numba's on-disk cache, which ``python -m quanta.warmup`` fills at install time.
 
 Inputs may be numpy arrays, pandas Series or lists (converted to float64); outputs are float64
 ndarrays (a Series' index is not carried over), except candlestick patterns, which return int32
 arrays of -100/-80/0/80/100 like TA-Lib. Leading NaNs are skipped as TA-Lib's
 wrapper does: the warm-up starts at the first bar where every input is valid. An interior NaN
-turns NaN every output whose window or recursive memory contains it (running sums and EMAs: all
-later bars, as in TA-Lib; block-wise sums: up to a few hundred bars more); values after it are
-not guaranteed to match TA-Lib.
+turns NaN every output whose window or recursive memory contains it (SMA's running sum and the
+EMAs: all later bars, as in TA-Lib; totals recomputed from their window: up to a few hundred bars
+more); values after it are not guaranteed to match TA-Lib.
 
 Every indicator is listed in a registry with its metadata (see :func:`available_indicators`,
 :func:`get_indicator`); register your own with :func:`register_indicator` or ``@indicator``.

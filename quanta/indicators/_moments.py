@@ -1,145 +1,207 @@
-"""Accurate trailing-window sums and moments (means, variances, covariance) in O(n).
+"""Accurate trailing-window sums and moments (variance, standard deviation, correlation, beta).
 
-Windows are handled in segments: each segment holds ``size`` consecutive windows and the
-``period - 1`` bars before them, so its prefix sums give every window's sum with rounding at the
-scale of one segment (never of the whole series), and a window of zeros sums to exactly zero.
-Moments are taken about the segment's first value, so ``E[d²] - E[d]²`` does not cancel at the
-scale of the price level; windows whose variance is still tiny next to that anchored second
-moment (a flat stretch, say) are recomputed with the exact two-pass formula.
+Running totals are recomputed from the window every ``max(64, 2 * period)`` bars, so their
+rounding error never grows with the length of the series. Moments are taken about an anchor (the
+first bar of each such block), so ``E[d²] - E[d]²`` does not cancel at the scale of the price
+level; a window whose variance is still tiny next to that anchored second moment (a near-flat
+stretch, say) is recomputed with the exact two-pass formula, and a flat window's variance is
+exactly 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
-from numpy.typing import NDArray
 
-from quanta.indicators._core import Array, nan_array
+from quanta._jit import kernel
+from quanta.indicators._core import Array
 
 ILL_CONDITIONED = 1e-4  # recompute a window when variance < 1e-4 × anchored second moment
-CHUNK_CELLS = 1 << 21  # bound on window cells materialised at once by the two-pass fallback
+BLOCK = 64  # windows per block, at least (2 × period for long periods)
+VARIANCE, STDDEV, CORRELATION, BETA = 0, 1, 2, 3  # what ``moments`` returns
 
 
-@dataclass(frozen=True)
-class Moments:
-    """Window means, population variances and covariance (NaN before ``period - 1``)."""
-
-    mean_x: Array
-    mean_y: Array
-    var_x: Array
-    var_y: Array
-    cov: Array
-
-
-def _segments(x: Array, period: int) -> Array:
-    """Overlapping rows of ``size + period - 1`` bars, row ``b`` starting at bar ``b * size``."""
-    size = max(2 * period, 64)
-    windows = len(x) - period + 1
-    rows = -(-windows // size)
-    padded = np.empty(rows * size + period - 1)
-    padded[: len(x)] = x
-    padded[len(x) :] = x[-1]
-    return np.lib.stride_tricks.sliding_window_view(padded, size + period - 1)[::size]
-
-
-def _sums(rows: Array, period: int, windows: int) -> Array:
-    """Sum of every window (``period`` consecutive cells of a row), flattened, first ``windows``."""
-    c = np.cumsum(rows, axis=1)
-    out = c[:, period - 1 :].copy()
-    out[:, 1:] -= c[:, : c.shape[1] - period]
-    return out.ravel()[:windows]
-
-
+@kernel
 def window_sum(x: Array, period: int) -> Array:
-    """Trailing window sums (NaN before ``period - 1``); a window of zeros sums to exactly 0."""
-    out = nan_array(len(x))
-    if len(x) >= period:
-        out[period - 1 :] = _sums(_segments(x, period), period, len(x) - period + 1)
+    """Trailing window sums (NaN before ``period - 1``): TA-Lib's running total, recomputed from
+    the window every ``max(64, 2 * period)`` bars."""
+    n = len(x)
+    out = np.empty(n)
+    out[: min(period - 1, n)] = np.nan
+    total, countdown = 0.0, 1
+    for i in range(period - 1, n):
+        countdown -= 1
+        if countdown == 0:
+            countdown = max(BLOCK, 2 * period)
+            total = 0.0
+            for j in range(i - period + 1, i + 1):
+                total += x[j]
+        else:
+            total += x[i]
+            total -= x[i - period]
+        out[i] = total
     return out
 
 
-def window_moments(x: Array, y: Array, period: int) -> Moments:
-    """Trailing-window moments of ``x`` and ``y`` (pass the same array twice for one series)."""
+@kernel(inline=True)
+def point(x: Array, j: int, returns: bool) -> float:
+    """``x[j]``, or with ``returns`` the one-bar return ``x[j] / x[j-1] - 1`` (0 after a 0)."""
+    if not returns:
+        value: float = x[j]
+        return value
+    prev = x[j - 1]
+    return 0.0 if prev == 0.0 else (x[j] - prev) / prev
+
+
+@kernel(inline=True)
+def back(slot: int, steps: int, size: int) -> int:
+    """The ring slot ``steps`` places before ``slot``."""
+    at = slot - steps
+    return at + size if at < 0 else at
+
+
+@kernel
+def moments(x: Array, y: Array, period: int, what: int, factor: float) -> Array:  # noqa: PLR0915 - one pass
+    """One statistic of each trailing window of ``period`` values, NaN during the warm-up.
+
+    ``VARIANCE`` and ``STDDEV`` (times ``factor``) of ``x`` (population; exactly 0 on a flat
+    window), the ``CORRELATION`` of ``x`` and ``y`` (0 when either is flat), or the ``BETA`` of
+    ``y``'s one-bar returns on ``x``'s (0 when ``x``'s returns are flat; the first return is at
+    bar 1). The last ``period + 1`` values live in rings.
+    """
+    returns, single = what == BETA, what <= STDDEV
+    first = 1 if returns else 0  # the first bar with a value
+    lookback = period - 1 + first
     n = len(x)
-    if n < period:
-        nans = nan_array(n)
-        return Moments(nans, nans, nans, nans, nans)
-    windows = n - period + 1
-    sx = _segments(x, period)
-    kx = sx[:, :1]
-    dx = sx - kx
-    s1x, s2x = _sums(dx, period, windows), _sums(dx * dx, period, windows)
-    anchor_x = np.repeat(kx[:, 0], sx.shape[1] - period + 1)[:windows]
-    if x is y:
-        return _assemble(x, y, period, (anchor_x, anchor_x), (s1x, s1x, s2x, s2x, s2x))
-    sy = _segments(y, period)
-    ky = sy[:, :1]
-    dy = sy - ky
-    sums = (
-        s1x,
-        _sums(dy, period, windows),
-        s2x,
-        _sums(dy * dy, period, windows),
-        _sums(dx * dy, period, windows),
-    )
-    anchor_y = np.repeat(ky[:, 0], sy.shape[1] - period + 1)[:windows]
-    return _assemble(x, y, period, (anchor_x, anchor_y), sums)
+    out = np.empty(n)
+    out[: min(lookback, n)] = np.nan
+    size, inv = period + 1, 1.0 / period
+    ring_x, ring_y = np.zeros(size), np.zeros(size)
+    kx = ky = sx = sy = sxx = syy = sxy = 0.0
+    flat_x = flat_y = 0  # values in a row equal to their predecessor
+    last_x = last_y = np.nan
+    slot, countdown = size - 1, 1
+    for i in range(first, n):
+        vx = point(x, i, returns)
+        slot = slot + 1 if slot + 1 < size else 0
+        ring_x[slot] = vx
+        flat_x = flat_x + 1 if vx == last_x else 0
+        last_x = vx
+        vy = vx
+        if not single:
+            vy = point(y, i, returns)
+            ring_y[slot] = vy
+            flat_y = flat_y + 1 if vy == last_y else 0
+            last_y = vy
+        if i < lookback:
+            continue
+        countdown -= 1
+        if countdown == 0:  # new anchors; totals from scratch
+            countdown = max(BLOCK, 2 * period)
+            kx, ky, sx, sy, sxx, syy, sxy = anchored_totals(ring_x, ring_y, slot, period, single)
+        else:
+            old = back(slot, period, size)
+            dx, ox = vx - kx, ring_x[old] - kx
+            sx += dx
+            sx -= ox
+            sxx += dx * dx
+            sxx -= ox * ox
+            if not single:
+                dy, oy = vy - ky, ring_y[old] - ky
+                sy += dy
+                sy -= oy
+                syy += dy * dy
+                syy -= oy * oy
+                sxy += dx * dy
+                sxy -= ox * oy
+        mx, my = sx * inv, sy * inv
+        var_x = sxx * inv - mx * mx
+        var_y = syy * inv - my * my
+        cov = sxy * inv - mx * my
+        shaky = var_x < ILL_CONDITIONED * (sxx * inv)
+        if not single:
+            shaky = shaky or var_y < ILL_CONDITIONED * (syy * inv)
+        if shaky:
+            var_x, var_y, cov = two_pass(ring_x, ring_y, slot, period)
+        out[i] = statistic(what, var_x, var_y, cov, flat_x >= period - 1, flat_y >= period - 1, factor)
+    return out
 
 
-def _assemble(
-    x: Array, y: Array, period: int, anchors: tuple[Array, Array], sums: tuple[Array, ...]
-) -> Moments:
-    s1x, s1y, s2x, s2y, sxy = sums
-    mx, my = s1x / period, s1y / period
-    var_x = s2x / period - mx * mx
-    var_y = var_x if x is y else s2y / period - my * my
-    cov = var_x if x is y else sxy / period - mx * my
-    shaky = var_x < ILL_CONDITIONED * (s2x / period)
-    if x is not y:
-        shaky |= var_y < ILL_CONDITIONED * (s2y / period)
-    bad = np.flatnonzero(shaky)
-    if bad.size:
-        _two_pass(x, y, period, bad, (var_x, var_y, cov))
-    out = [nan_array(len(x)) for _ in range(5)]
-    for full, part in zip(out, (anchors[0] + mx, anchors[1] + my, var_x, var_y, cov), strict=True):
-        full[period - 1 :] = part
-    return Moments(*out)
+@kernel(inline=True)
+def statistic(  # noqa: PLR0917 - compiled kernels take positional arguments
+    what: int, var_x: float, var_y: float, cov: float, flat_x: bool, flat_y: bool, factor: float
+) -> float:
+    """``moments``' output for one window from its variances, covariance and flatness."""
+    if what <= STDDEV:  # VARIANCE or STDDEV
+        var_x = 0.0 if flat_x or var_x < 0.0 else var_x
+        return var_x if what == VARIANCE else math.sqrt(var_x) * factor
+    if what == CORRELATION:
+        spread = var_x * var_y
+        return 0.0 if flat_x or flat_y or not spread > 0.0 else cov / math.sqrt(spread)
+    return 0.0 if flat_x or not var_x > 0.0 else cov / var_x
 
 
-def _two_pass(
-    x: Array, y: Array, period: int, rows: NDArray[np.intp], into: tuple[Array, Array, Array]
-) -> None:
-    """Recompute variances and covariance of the windows ``rows`` exactly, in place."""
-    wx = np.lib.stride_tricks.sliding_window_view(x, period)
-    wy = np.lib.stride_tricks.sliding_window_view(y, period)
-    var_x, var_y, cov = into
-    step = max(1, CHUNK_CELLS // period)
-    for s in range(0, rows.size, step):
-        r = rows[s : s + step]
-        ax = wx[r] - wx[r].mean(axis=1, keepdims=True)
-        var_x[r] = (ax * ax).mean(axis=1)
-        if x is not y:
-            ay = wy[r] - wy[r].mean(axis=1, keepdims=True)
-            var_y[r] = (ay * ay).mean(axis=1)
-            cov[r] = (ax * ay).mean(axis=1)
+@kernel
+def anchored_totals(
+    ring_x: Array, ring_y: Array, slot: int, period: int, single: bool
+) -> tuple[float, float, float, float, float, float, float]:
+    """Anchors (the window's oldest values) and the window's totals of deviations from them, their
+    squares and products, for the ``period`` values of the rings up to ``slot``."""
+    size = len(ring_x)
+    oldest = back(slot, period - 1, size)
+    kx, ky = ring_x[oldest], ring_y[oldest]
+    sx = sy = sxx = syy = sxy = 0.0
+    for steps in range(period - 1, -1, -1):
+        at = back(slot, steps, size)
+        dx = ring_x[at] - kx
+        sx += dx
+        sxx += dx * dx
+        if not single:
+            dy = ring_y[at] - ky
+            sy += dy
+            syy += dy * dy
+            sxy += dx * dy
+    return kx, ky, sx, sy, sxx, syy, sxy
 
 
-def flat_windows(x: Array, period: int) -> NDArray[np.bool_]:
-    """Windows whose values are all equal (their variance is exactly zero)."""
-    changes = np.concatenate(([0], np.cumsum(x[1:] != x[:-1])))
-    flat = np.zeros(len(x), dtype=bool)
-    if len(x) >= period:
-        flat[period - 1 :] = changes[period - 1 :] == changes[: len(x) - period + 1]
-    return flat
+@kernel
+def two_pass(ring_x: Array, ring_y: Array, slot: int, period: int) -> tuple[float, float, float]:
+    """Exact variances and covariance of the ``period`` values of the rings up to ``slot``."""
+    size = len(ring_x)
+    mx = my = 0.0
+    for steps in range(period - 1, -1, -1):
+        at = back(slot, steps, size)
+        mx += ring_x[at]
+        my += ring_y[at]
+    mx /= period
+    my /= period
+    vx = vy = c = 0.0
+    for steps in range(period - 1, -1, -1):
+        at = back(slot, steps, size)
+        ax, ay = ring_x[at] - mx, ring_y[at] - my
+        vx += ax * ax
+        vy += ay * ay
+        c += ax * ay
+    return vx / period, vy / period, c / period
 
 
 def variance(x: Array, period: int) -> Array:
     """Population variance over the trailing window (exactly 0 on a flat window, never < 0)."""
-    var = window_moments(x, x, period).var_x
-    return np.where(flat_windows(x, period), 0.0, np.maximum(var, 0.0))
+    return moments(x, x, period, VARIANCE, 1.0)
 
 
-def stddev(x: Array, period: int) -> Array:
-    """Population standard deviation over the trailing window."""
-    return np.sqrt(variance(x, period))
+def stddev(x: Array, period: int, factor: float = 1.0) -> Array:
+    """``factor`` × the population standard deviation over the trailing window."""
+    return moments(x, x, period, STDDEV, factor)
+
+
+def correlation(x: Array, y: Array, period: int) -> Array:
+    """Pearson correlation over the trailing window (0 when either series is flat in it)."""
+    return moments(x, y, period, CORRELATION, 1.0)
+
+
+def beta(x: Array, y: Array, period: int) -> Array:
+    """Beta of ``y``'s one-bar returns on ``x``'s over ``period`` returns (0 when ``x``'s are
+    flat); NaN before bar ``period``."""
+    return moments(x, y, period, BETA, 1.0)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from quanta._jit import kernel
 from quanta.indicators._core import Array
 
 
@@ -48,56 +49,84 @@ class SarSettings:
         )
 
 
-def _starts_long(high: Array, low: Array, start: float) -> bool:
-    """Initial trend: given by ``start``'s sign, else long unless bar 1 has a minus DM."""
-    if start != 0.0:
-        return start > 0.0
-    up = high[1] - high[0]
-    down = low[0] - low[1]
-    return not (down > 0.0 and up < down)
-
-
 def sar_kernel(high: Array, low: Array, s: SarSettings) -> Array:
     """Stop values from bar 1 on (bar 0 is NaN); short stops are negative."""
-    hs, ls = high.tolist(), low.tolist()
-    out = [np.nan] * len(hs)
-    is_long = _starts_long(high, low, s.start)
-    if is_long:
-        ep, sar = hs[1], (s.start if s.start != 0.0 else ls[0])
+    return sar_loop(
+        high,
+        low,
+        np.array(
+            [s.start, s.offset, s.init_long, s.step_long, s.max_long, s.init_short, s.step_short, s.max_short]
+        ),
+    )
+
+
+@kernel
+def sar_loop(high: Array, low: Array, settings: Array) -> Array:  # noqa: PLR0912 - Wilder's cases, inline
+    """The stop-and-reverse loop; ``settings`` holds :class:`SarSettings`' fields in order."""
+    start, offset, init_long, step_long, max_long, init_short, step_short, max_short = settings
+    n = len(high)
+    out = np.empty(n)
+    out[0] = np.nan
+    if start != 0.0:  # the initial trend: given by start's sign, else long unless bar 1 has a minus DM
+        is_long = start > 0.0
     else:
-        ep, sar = ls[1], (abs(s.start) if s.start != 0.0 else hs[0])
-    af_long, af_short = s.init_long, s.init_short
-    new_high, new_low = hs[1], ls[1]
-    for i in range(1, len(hs)):
+        up, down = high[1] - high[0], low[0] - low[1]
+        is_long = not (down > 0.0 and up < down)
+    if is_long:
+        ep, sar = high[1], (start if start != 0.0 else low[0])
+    else:
+        ep, sar = low[1], (abs(start) if start != 0.0 else high[0])
+    af_long, af_short = init_long, init_short
+    new_high, new_low = high[1], low[1]
+    for i in range(1, n):
         prev_high, prev_low = new_high, new_low
-        new_high, new_low = hs[i], ls[i]
+        new_high, new_low = high[i], low[i]
         if is_long:
             if new_low <= sar:
-                is_long, af_short = False, s.init_short
-                sar = max(ep, prev_high, new_high)
-                if s.offset != 0.0:
-                    sar += sar * s.offset
+                is_long, af_short = False, init_short
+                sar = _max3(ep, prev_high, new_high)
+                if offset != 0.0:
+                    sar += sar * offset
                 out[i] = -sar
                 ep = new_low
-                sar = max(sar + af_short * (ep - sar), prev_high, new_high)
+                sar = _max3(sar + af_short * (ep - sar), prev_high, new_high)
             else:
                 out[i] = sar
                 if new_high > ep:
                     ep = new_high
-                    af_long = min(af_long + s.step_long, s.max_long)
-                sar = min(sar + af_long * (ep - sar), prev_low, new_low)
+                    af_long = _min2(af_long + step_long, max_long)
+                sar = _min3(sar + af_long * (ep - sar), prev_low, new_low)
         elif new_high >= sar:
-            is_long, af_long = True, s.init_long
-            sar = min(ep, prev_low, new_low)
-            if s.offset != 0.0:
-                sar -= sar * s.offset
+            is_long, af_long = True, init_long
+            sar = _min3(ep, prev_low, new_low)
+            if offset != 0.0:
+                sar -= sar * offset
             out[i] = sar
             ep = new_high
-            sar = min(sar + af_long * (ep - sar), prev_low, new_low)
+            sar = _min3(sar + af_long * (ep - sar), prev_low, new_low)
         else:
             out[i] = -sar
             if new_low < ep:
                 ep = new_low
-                af_short = min(af_short + s.step_short, s.max_short)
-            sar = max(sar + af_short * (ep - sar), prev_high, new_high)
-    return np.asarray(out)
+                af_short = _min2(af_short + step_short, max_short)
+            sar = _max3(sar + af_short * (ep - sar), prev_high, new_high)
+    return out
+
+
+@kernel(inline=True)
+def _min2(a: float, b: float) -> float:
+    """Python's ``min(a, b)``: ``b`` only when it is smaller."""
+    return b if b < a else a
+
+
+@kernel(inline=True)
+def _min3(a: float, b: float, c: float) -> float:
+    """Python's ``min(a, b, c)``."""
+    return _min2(_min2(a, b), c)
+
+
+@kernel(inline=True)
+def _max3(a: float, b: float, c: float) -> float:
+    """Python's ``max(a, b, c)``: a later value only when it is larger."""
+    m = b if b > a else a
+    return c if c > m else m

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from numpy.typing import ArrayLike
 
-from quanta.indicators._core import Array, as_inputs, check_period, rolling_max, rolling_min, run, run_multi
+from quanta.indicators._core import Array, as_inputs, check_period, run, run_multi
+from quanta.indicators._extremes import rolling_max, rolling_min
 from quanta.indicators._moments import window_sum
 from quanta.indicators._registry import indicator
 

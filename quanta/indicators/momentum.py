@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import ArrayLike
 
 from quanta.indicators import _directional as dm
+from quanta.indicators import _oscillators as osc
 from quanta.indicators._core import (
-    TOLERANCE,
     Array,
     as_inputs,
     check_period,
-    ema_seeded,
-    ema_sma_seed,
-    guarded_div,
     nan_array,
-    nearly_equal,
     on_tail,
-    rolling_argext,
-    rolling_max,
-    rolling_min,
     run,
     run_multi,
-    shift,
-    true_range,
-    zero_or_nan,
 )
-from quanta.indicators._ma import MA_Type, check_matype, ema_chain, ma, ma_from, ma_lookback
-from quanta.indicators._moments import window_sum
+from quanta.indicators._extremes import STOCHASTIC, WILLIAMS, aroon, aroon_oscillator, window_range
+from quanta.indicators._ma import MA_Type, check_matype, ema_of_ema, ma, ma_from, ma_lookback, macd
 from quanta.indicators._registry import indicator
 
 _momentum = indicator(family="momentum")
@@ -47,7 +35,7 @@ def PLUS_DM(high: ArrayLike, low: ArrayLike, timeperiod: int = 14) -> Array:
     """Plus directional movement (Wilder's running total)."""
     h, lo = as_inputs(high=high, low=low)
     p = check_period(timeperiod, "timeperiod", 1)
-    return run(lambda a, b: dm.dm_kernel(a, b, p, plus=True), max(p - 1, 1), h, lo)
+    return run(lambda a, b: dm.dm_kernel(a, b, p, True), max(p - 1, 1), h, lo)
 
 
 @_momentum
@@ -55,7 +43,7 @@ def MINUS_DM(high: ArrayLike, low: ArrayLike, timeperiod: int = 14) -> Array:
     """Minus directional movement (Wilder's running total)."""
     h, lo = as_inputs(high=high, low=low)
     p = check_period(timeperiod, "timeperiod", 1)
-    return run(lambda a, b: dm.dm_kernel(a, b, p, plus=False), max(p - 1, 1), h, lo)
+    return run(lambda a, b: dm.dm_kernel(a, b, p, False), max(p - 1, 1), h, lo)
 
 
 @_momentum
@@ -63,7 +51,7 @@ def PLUS_DI(high: ArrayLike, low: ArrayLike, close: ArrayLike, timeperiod: int =
     """Plus directional indicator."""
     h, lo, c = _hlc(high, low, close)
     p = check_period(timeperiod, "timeperiod", 1)
-    return run(lambda a, b, d: dm.di_kernel(a, b, d, p, plus=True), p, h, lo, c)
+    return run(lambda a, b, d: dm.di_kernel(a, b, d, p, True), p, h, lo, c)
 
 
 @_momentum
@@ -71,7 +59,7 @@ def MINUS_DI(high: ArrayLike, low: ArrayLike, close: ArrayLike, timeperiod: int 
     """Minus directional indicator."""
     h, lo, c = _hlc(high, low, close)
     p = check_period(timeperiod, "timeperiod", 1)
-    return run(lambda a, b, d: dm.di_kernel(a, b, d, p, plus=False), p, h, lo, c)
+    return run(lambda a, b, d: dm.di_kernel(a, b, d, p, False), p, h, lo, c)
 
 
 @_momentum
@@ -79,7 +67,7 @@ def DX(high: ArrayLike, low: ArrayLike, close: ArrayLike, timeperiod: int = 14) 
     """Directional movement index."""
     h, lo, c = _hlc(high, low, close)
     p = check_period(timeperiod, "timeperiod")
-    return run(lambda a, b, d: dm.dx_series(a, b, d, p), p, h, lo, c)
+    return run(lambda a, b, d: dm.directional_index(a, b, d, p, dm.DX), p, h, lo, c)
 
 
 @_momentum
@@ -87,7 +75,7 @@ def ADX(high: ArrayLike, low: ArrayLike, close: ArrayLike, timeperiod: int = 14)
     """Average directional movement index."""
     h, lo, c = _hlc(high, low, close)
     p = check_period(timeperiod, "timeperiod")
-    return run(lambda a, b, d: dm.adx_kernel(a, b, d, p), 2 * p - 1, h, lo, c)
+    return run(lambda a, b, d: dm.directional_index(a, b, d, p, dm.ADX), 2 * p - 1, h, lo, c)
 
 
 @_momentum
@@ -95,32 +83,14 @@ def ADXR(high: ArrayLike, low: ArrayLike, close: ArrayLike, timeperiod: int = 14
     """Average directional movement rating: mean of ADX now and ``timeperiod - 1`` bars ago."""
     h, lo, c = _hlc(high, low, close)
     p = check_period(timeperiod, "timeperiod")
-
-    def kernel(a: Array, b: Array, d: Array) -> Array:
-        adx = dm.adx_kernel(a, b, d, p)
-        return (adx + shift(adx, p - 1)) / 2.0
-
-    return run(kernel, 3 * p - 2, h, lo, c)
+    return run(lambda a, b, d: dm.directional_index(a, b, d, p, dm.ADXR), 3 * p - 2, h, lo, c)
 
 
 # --- oscillators on one series -----------------------------------------------------------------
 
 
-def _wilder_gain_loss(x: Array, period: int) -> tuple[Array, Array]:
-    """Wilder-averaged gains and losses, first defined at bar ``period``."""
-    diff = np.diff(x, prepend=np.nan)
-    gain = np.where(diff > 0, diff, 0.0)
-    loss = np.where(diff < 0, -diff, 0.0)
-    k = 1.0 / period
-    avg_gain = ema_seeded(gain, k, float(gain[1 : period + 1].sum()) / period, period)
-    avg_loss = ema_seeded(loss, k, float(loss[1 : period + 1].sum()) / period, period)
-    return avg_gain, avg_loss
-
-
 def _rsi(x: Array, period: int) -> Array:
-    gain, loss = _wilder_gain_loss(x, period)
-    total = gain + loss
-    return guarded_div(100.0 * gain, total, zero_if=zero_or_nan(total))
+    return osc.wilder_rsi(x, period, False)
 
 
 @_momentum
@@ -136,60 +106,44 @@ def CMO(real: ArrayLike, timeperiod: int = 14) -> Array:
     """Chande momentum oscillator (with RSI's Wilder smoothing, as TA-Lib does)."""
     (x,) = as_inputs(real=real)
     p = check_period(timeperiod, "timeperiod")
-
-    def kernel(v: Array) -> Array:
-        gain, loss = _wilder_gain_loss(v, p)
-        total = gain + loss
-        return guarded_div(100.0 * (gain - loss), total, zero_if=zero_or_nan(total))
-
-    return run(kernel, p, x)
+    return run(lambda v: osc.wilder_rsi(v, p, True), p, x)
 
 
-Formula = Callable[[Array, Array], Array]
-
-
-def _per_prev(value: Array, prev: Array) -> Array:
-    """``value / prev``, 0 where ``prev`` is 0 (TA-Lib's convention for the ROC family)."""
-    return guarded_div(value, prev, zero_if=zero_or_nan(prev))
-
-
-def _change(real: ArrayLike, timeperiod: int, formula: Formula) -> Array:
-    """``formula(now, value timeperiod bars earlier)``."""
+def _change(real: ArrayLike, timeperiod: int, formula: int) -> Array:
+    """``formula`` of the value now and ``timeperiod`` bars earlier (see ``_oscillators.change``)."""
     (x,) = as_inputs(real=real)
     p = check_period(timeperiod, "timeperiod", 1)
-    return run(lambda v: formula(v, shift(v, p)), p, x)
+    return run(lambda v: osc.change(v, p, formula), p, x)
 
 
 @_momentum
 def MOM(real: ArrayLike, timeperiod: int = 10) -> Array:
     """Momentum: ``real - real[timeperiod bars ago]``."""
-    return _change(real, timeperiod, lambda now, prev: now - prev)
+    return _change(real, timeperiod, osc.MOM)
 
 
 @_momentum
 def ROC(real: ArrayLike, timeperiod: int = 10) -> Array:
     """Rate of change in percent: ``(real / prev - 1) * 100`` (0 when ``prev`` is 0)."""
-    return _change(
-        real, timeperiod, lambda now, prev: np.where(prev == 0.0, 0.0, (_per_prev(now, prev) - 1.0) * 100.0)
-    )
+    return _change(real, timeperiod, osc.ROC)
 
 
 @_momentum
 def ROCP(real: ArrayLike, timeperiod: int = 10) -> Array:
     """Rate of change as a fraction: ``(real - prev) / prev``."""
-    return _change(real, timeperiod, lambda now, prev: _per_prev(now - prev, prev))
+    return _change(real, timeperiod, osc.ROCP)
 
 
 @_momentum
 def ROCR(real: ArrayLike, timeperiod: int = 10) -> Array:
     """Rate of change ratio: ``real / prev``."""
-    return _change(real, timeperiod, _per_prev)
+    return _change(real, timeperiod, osc.ROCR)
 
 
 @_momentum
 def ROCR100(real: ArrayLike, timeperiod: int = 10) -> Array:
     """Rate of change ratio times 100."""
-    return _change(real, timeperiod, lambda now, prev: _per_prev(now, prev) * 100.0)
+    return _change(real, timeperiod, osc.ROCR100)
 
 
 @_momentum
@@ -197,14 +151,7 @@ def TRIX(real: ArrayLike, timeperiod: int = 30) -> Array:
     """One-bar rate of change (percent) of a triple EMA."""
     (x,) = as_inputs(real=real)
     p = check_period(timeperiod, "timeperiod", 1)
-
-    def kernel(v: Array) -> Array:
-        e3 = ema_chain(v, p, 3)[2]
-        prev = shift(e3, 1)
-        ratio = guarded_div(e3, prev, zero_if=(prev == 0.0) | np.isnan(prev))
-        return np.where(prev == 0.0, 0.0, (ratio - 1.0) * 100.0)
-
-    return run(kernel, 3 * (p - 1) + 1, x)
+    return run(lambda v: osc.one_bar_roc(ema_of_ema(v, p, 3)), 3 * (p - 1) + 1, x)
 
 
 # --- price oscillators -------------------------------------------------------------------------
@@ -227,12 +174,7 @@ def APO(real: ArrayLike, fastperiod: int = 12, slowperiod: int = 26, matype: int
     """Absolute price oscillator: fast MA minus slow MA."""
     (x,) = as_inputs(real=real)
     fast, slow, kind, lookback = _osc_args(fastperiod, slowperiod, matype)
-
-    def kernel(v: Array) -> Array:
-        f, s = _oscillator(v, fast, slow, kind)
-        return f - s
-
-    return run(kernel, lookback, x)
+    return run(lambda v: osc.price_oscillator(*_oscillator(v, fast, slow, kind), False), lookback, x)
 
 
 @_momentum
@@ -240,12 +182,7 @@ def PPO(real: ArrayLike, fastperiod: int = 12, slowperiod: int = 26, matype: int
     """Percentage price oscillator: ``100 * (fast - slow) / slow``."""
     (x,) = as_inputs(real=real)
     fast, slow, kind, lookback = _osc_args(fastperiod, slowperiod, matype)
-
-    def kernel(v: Array) -> Array:
-        f, s = _oscillator(v, fast, slow, kind)
-        return guarded_div((f - s) * 100.0, s, zero_if=zero_or_nan(s))
-
-    return run(kernel, lookback, x)
+    return run(lambda v: osc.price_oscillator(*_oscillator(v, fast, slow, kind), True), lookback, x)
 
 
 def _macd_lines(
@@ -255,11 +192,6 @@ def _macd_lines(
     line = fast - slow
     sig = on_tail(lambda v: ma(v, signal, kind), line, start)
     return line, sig, line - sig
-
-
-def _ema_from(x: Array, period: int, start: int, alpha: float | None = None) -> Array:
-    """TA-Lib EMA asked for from bar ``start`` (seeded at ``start - period + 1``)."""
-    return on_tail(lambda v: ema_sma_seed(v, period, alpha), x, start - period + 1)
 
 
 @indicator(family="momentum", outputs=("macd", "macdsignal", "macdhist"))
@@ -272,15 +204,11 @@ def MACD(
     slow = check_period(slowperiod, "slowperiod")
     sig = check_period(signalperiod, "signalperiod", 1)
     fast, slow = min(fast, slow), max(fast, slow)
-
-    def kernel(v: Array) -> tuple[Array, Array, Array]:
-        start = slow - 1
-        return _macd_lines(
-            _ema_from(v, fast, start), _ema_from(v, slow, start), start=start, signal=sig, kind=1
-        )
-
-    macd, signal, hist = run_multi(kernel, slow - 1 + sig - 1, 3, x)
-    return macd, signal, hist
+    k_fast, k_slow = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    line, signal, hist = run_multi(
+        lambda v: macd(v, fast, k_fast, slow, k_slow, sig), slow - 1 + sig - 1, 3, x
+    )
+    return line, signal, hist
 
 
 @indicator(family="momentum", outputs=("macd", "macdsignal", "macdhist"))
@@ -288,13 +216,8 @@ def MACDFIX(real: ArrayLike, signalperiod: int = 9) -> tuple[Array, Array, Array
     """MACD 12/26 with TA-Lib's fixed smoothing constants 0.15 and 0.075."""
     (x,) = as_inputs(real=real)
     sig = check_period(signalperiod, "signalperiod", 1)
-
-    def kernel(v: Array) -> tuple[Array, Array, Array]:
-        fast, slow = _ema_from(v, 12, 25, 0.15), _ema_from(v, 26, 25, 0.075)
-        return _macd_lines(fast, slow, start=25, signal=sig, kind=1)
-
-    macd, signal, hist = run_multi(kernel, 25 + sig - 1, 3, x)
-    return macd, signal, hist
+    line, signal, hist = run_multi(lambda v: macd(v, 12, 0.15, 26, 0.075, sig), 25 + sig - 1, 3, x)
+    return line, signal, hist
 
 
 @indicator(family="momentum", outputs=("macd", "macdsignal", "macdhist"))
@@ -322,17 +245,15 @@ def MACDEXT(  # noqa: PLR0917 - TA-Lib's positional signature
         f, s = ma_from(v, fast, fkind, start), ma_from(v, slow, skind, start)
         return _macd_lines(f, s, start=start, signal=sig, kind=gkind)
 
-    macd, signal, hist = run_multi(kernel, start + ma_lookback(sig, gkind), 3, x)
-    return macd, signal, hist
+    line, signal, hist = run_multi(kernel, start + ma_lookback(sig, gkind), 3, x)
+    return line, signal, hist
 
 
 # --- stochastics -------------------------------------------------------------------------------
 
 
 def _fast_k(high: Array, low: Array, close: Array, period: int) -> Array:
-    highest, lowest = rolling_max(high, period), rolling_min(low, period)
-    flat = nearly_equal(highest, lowest) | np.isnan(highest)
-    return guarded_div(close - lowest, (highest - lowest) / 100.0, zero_if=flat)
+    return window_range(high, low, close, period, STOCHASTIC)
 
 
 @indicator(family="momentum", outputs=("slowk", "slowd"))
@@ -415,27 +336,10 @@ def WILLR(high: ArrayLike, low: ArrayLike, close: ArrayLike, timeperiod: int = 1
     """Williams' %R (between -100 and 0)."""
     h, lo, c = _hlc(high, low, close)
     p = check_period(timeperiod, "timeperiod")
-
-    def kernel(a: Array, b: Array, d: Array) -> Array:
-        highest, lowest = rolling_max(a, p), rolling_min(b, p)
-        flat = nearly_equal(highest, lowest) | np.isnan(highest)
-        return guarded_div(highest - d, (highest - lowest) / -100.0, zero_if=flat)
-
-    return run(kernel, p - 1, h, lo, c)
+    return run(lambda a, b, d: window_range(a, b, d, p, WILLIAMS), p - 1, h, lo, c)
 
 
 # --- other momentum ----------------------------------------------------------------------------
-
-
-def _aroon(high: Array, low: Array, period: int) -> tuple[Array, Array]:
-    down, up = nan_array(len(high)), nan_array(len(high))
-    factor = 100.0 / period
-    today = np.arange(period, len(high))
-    hi = rolling_argext(high, period + 1, highest=True)
-    lo = rolling_argext(low, period + 1, highest=False)
-    up[period:] = factor * (period - (today - hi))
-    down[period:] = factor * (period - (today - lo))
-    return down, up
 
 
 @indicator(family="momentum", outputs=("aroondown", "aroonup"))
@@ -443,7 +347,7 @@ def AROON(high: ArrayLike, low: ArrayLike, timeperiod: int = 14) -> tuple[Array,
     """Aroon down and up: how recent the lowest low / highest high is, in percent."""
     h, lo = as_inputs(high=high, low=low)
     p = check_period(timeperiod, "timeperiod")
-    down, up = run_multi(lambda a, b: _aroon(a, b, p), p, 2, h, lo)
+    down, up = run_multi(lambda a, b: aroon(a, b, p), p, 2, h, lo)
     return down, up
 
 
@@ -452,26 +356,14 @@ def AROONOSC(high: ArrayLike, low: ArrayLike, timeperiod: int = 14) -> Array:
     """Aroon oscillator: Aroon up minus Aroon down."""
     h, lo = as_inputs(high=high, low=low)
     p = check_period(timeperiod, "timeperiod")
-
-    def kernel(a: Array, b: Array) -> Array:
-        out = nan_array(len(a))
-        hi = rolling_argext(a, p + 1, highest=True)
-        low_idx = rolling_argext(b, p + 1, highest=False)
-        out[p:] = (100.0 / p) * (hi - low_idx)
-        return out
-
-    return run(kernel, p, h, lo)
+    return run(lambda a, b: aroon_oscillator(a, b, p), p, h, lo)
 
 
 @_momentum
 def BOP(open: ArrayLike, high: ArrayLike, low: ArrayLike, close: ArrayLike) -> Array:
     """Balance of power: ``(close - open) / (high - low)``."""
     o, h, lo, c = as_inputs(open=open, high=high, low=low, close=close)
-
-    def kernel(a: Array, b: Array, d: Array, e: Array) -> Array:
-        return guarded_div(e - a, b - d, zero_if=nearly_equal(b, d))
-
-    return run(kernel, 0, o, h, lo, c)
+    return run(osc.balance_of_power, 0, o, h, lo, c)
 
 
 @_momentum
@@ -479,20 +371,7 @@ def CCI(high: ArrayLike, low: ArrayLike, close: ArrayLike, timeperiod: int = 14)
     """Commodity channel index: typical price's distance from its mean over 0.015 × mean deviation."""
     h, lo, c = _hlc(high, low, close)
     p = check_period(timeperiod, "timeperiod")
-    return run(lambda a, b, d: _cci((a + b + d) / 3.0, p), p - 1, h, lo, c)
-
-
-def _cci(tp: Array, period: int, chunk: int = 1 << 16) -> Array:
-    out = nan_array(len(tp))
-    windows = np.lib.stride_tricks.sliding_window_view(tp, period)
-    for s in range(0, len(windows), chunk):
-        w = windows[s : s + chunk]
-        mean = w.sum(axis=1) / period
-        dev = np.abs(w - mean[:, None]).sum(axis=1) / period
-        dist = w[:, -1] - mean
-        zero = (dev <= TOLERANCE * np.abs(mean)) | (dist == 0.0)  # flat window
-        out[period - 1 + s : period - 1 + s + len(w)] = guarded_div(dist, 0.015 * dev, zero_if=zero)
-    return out
+    return run(lambda a, b, d: osc.cci(a, b, d, p), p - 1, h, lo, c)
 
 
 @_momentum
@@ -500,19 +379,7 @@ def MFI(high: ArrayLike, low: ArrayLike, close: ArrayLike, volume: ArrayLike, ti
     """Money flow index: RSI-like ratio of up-bar to total money flow (typical price × volume)."""
     h, lo, c, v = as_inputs(high=high, low=low, close=close, volume=volume)
     p = check_period(timeperiod, "timeperiod")
-
-    def kernel(a: Array, b: Array, d: Array, e: Array) -> Array:
-        tp = (a + b + d) / 3.0
-        flow = tp * e
-        prev = shift(tp, 1)
-        moved = ~nearly_equal(tp, prev)
-        pos = window_sum(np.where(moved & (tp > prev), flow, 0.0)[1:], p)
-        neg = window_sum(np.where(moved & (tp < prev), flow, 0.0)[1:], p)
-        total = pos + neg
-        out = guarded_div(100.0 * pos, total, zero_if=zero_or_nan(total))
-        return np.concatenate(([np.nan], out))
-
-    return run(kernel, p, h, lo, c, v)
+    return run(lambda a, b, d, e: osc.mfi(a, b, d, e, p), p, h, lo, c, v)
 
 
 @_momentum
@@ -534,16 +401,5 @@ def ULTOSC(  # noqa: PLR0917 - TA-Lib's positional signature
             (timeperiod3, "timeperiod3"),
         )
     )
-
-    def kernel(a: Array, b: Array, d: Array) -> Array:
-        prev = shift(d, 1)
-        true_low = np.minimum(b, prev)
-        pressure = (d - true_low)[1:]
-        rng = true_range(a, b, d)[1:]
-        total = np.zeros(len(a) - 1)
-        for weight, period in zip((4.0, 2.0, 1.0), periods, strict=True):
-            bp, tr = window_sum(pressure, period), window_sum(rng, period)
-            total += weight * guarded_div(bp, tr, zero_if=zero_or_nan(tr))
-        return np.concatenate(([np.nan], 100.0 * total / 7.0))
-
-    return run(kernel, periods[-1], h, lo, c)
+    short, medium, long = periods
+    return run(lambda a, b, d: dm.ultimate_oscillator(a, b, d, short, medium, long), long, h, lo, c)

@@ -5,19 +5,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from quanta.indicators import _ma
+from quanta._jit import kernel
+from quanta.indicators import _extremes, _hilbert, _ma
 from quanta.indicators._core import (
     Array,
     as_inputs,
     check_period,
     check_real,
-    nan_array,
-    rolling_max,
-    rolling_min,
     run,
     run_multi,
 )
-from quanta.indicators._hilbert import TREND_START, mama_kernel, trendline_kernel
 from quanta.indicators._ma import check_matype, ma_lookback
 from quanta.indicators._moments import stddev
 from quanta.indicators._registry import indicator
@@ -110,13 +107,9 @@ def MAVP(
 
 def _mavp(x: Array, periods: Array, *, bounds: tuple[int, int], kind: int, start: int) -> Array:
     """Per bar, the MA of the bar's own period (each distinct period computed once)."""
-    chosen = np.clip(np.trunc(periods), *bounds).astype(np.int64)
-    out = nan_array(len(x))
-    for q in np.unique(chosen[start:]).tolist():
-        pick = np.flatnonzero(chosen == q)
-        pick = pick[pick >= start]
-        out[pick] = _ma.ma_from(x, q, kind, start)[pick]
-    return out
+    if kind == _ma.MA_Type.MAMA:  # MAMA ignores the period
+        return np.where(np.isnan(periods), np.nan, _ma.ma_from(x, bounds[1], kind, start))
+    return _ma.mavp(x, periods, bounds[0], bounds[1], int(kind), start)
 
 
 @_overlap
@@ -124,7 +117,7 @@ def MIDPOINT(real: ArrayLike, timeperiod: int = 14) -> Array:
     """Midpoint of the highest and lowest value over the period."""
     (x,) = as_inputs(real=real)
     p = check_period(timeperiod, "timeperiod")
-    return run(lambda v: (rolling_max(v, p) + rolling_min(v, p)) / 2.0, p - 1, x)
+    return run(lambda v: _extremes.window_range(v, v, v, p, _extremes.MIDPOINT), p - 1, x)
 
 
 @_overlap
@@ -132,7 +125,7 @@ def MIDPRICE(high: ArrayLike, low: ArrayLike, timeperiod: int = 14) -> Array:
     """Midpoint of the highest high and lowest low over the period."""
     h, lo = as_inputs(high=high, low=low)
     p = check_period(timeperiod, "timeperiod")
-    return run(lambda a, b: (rolling_max(a, p) + rolling_min(b, p)) / 2.0, p - 1, h, lo)
+    return run(lambda a, b: _extremes.window_range(a, b, a, p, _extremes.MIDPOINT), p - 1, h, lo)
 
 
 @indicator(family="overlap", outputs=("upperband", "middleband", "lowerband"))
@@ -155,8 +148,18 @@ def BBANDS(
 
 def _bbands(x: Array, p: int, up: float, dn: float, kind: int) -> tuple[Array, Array, Array]:
     middle = _ma.ma(x, p, kind)
-    std = stddev(x, p)
-    return middle + up * std, middle, middle - dn * std
+    upper, lower = bands(middle, stddev(x, p, 1.0), up, dn)
+    return upper, middle, lower
+
+
+@kernel
+def bands(middle: Array, std: Array, up: float, dn: float) -> tuple[Array, Array]:
+    """``middle + up * std`` and ``middle - dn * std`` (the second written over ``std``)."""
+    upper = np.empty(len(middle))
+    for i in range(len(middle)):
+        upper[i] = middle[i] + up * std[i]
+        std[i] = middle[i] - dn * std[i]
+    return upper, std
 
 
 @indicator(family="overlap", outputs=("mama", "fama"))
@@ -165,15 +168,15 @@ def MAMA(real: ArrayLike, fastlimit: float = 0.5, slowlimit: float = 0.05) -> tu
     (x,) = as_inputs(real=real)
     fast = check_real(fastlimit, "fastlimit", 0.01, 0.99)
     slow = check_real(slowlimit, "slowlimit", 0.01, 0.99)
-    mama, fama = run_multi(lambda v: mama_kernel(v, fast, slow), 32, 2, x)
-    return mama, fama
+    adaptive, following = run_multi(lambda v: _hilbert.hilbert(v, _hilbert.MAMA, fast, slow), 32, 2, x)
+    return adaptive, following
 
 
 @_overlap
 def HT_TRENDLINE(real: ArrayLike) -> Array:
     """Hilbert transform instantaneous trendline (Ehlers)."""
     (x,) = as_inputs(real=real)
-    return run(trendline_kernel, TREND_START + 26, x)
+    return run(lambda v: _hilbert.hilbert(v, _hilbert.TRENDLINE, 0.0, 0.0)[0], _hilbert.TREND_START + 26, x)
 
 
 @_overlap

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from quanta._jit import kernel
 from quanta.indicators._core import Array, as_inputs, first_valid
-from quanta.indicators._moments import window_sum
 from quanta.indicators._registry import indicator
 
 IntArray = NDArray[np.int32]
@@ -33,27 +33,21 @@ def _run_int(kernel: Callable[..., IntArray], lookback: int, arrays: list[Array]
     return out
 
 
-def _white(open_: Array, close: Array) -> NDArray[np.bool_]:
-    """TA-Lib's candle colour: white (bullish) when ``close >= open``."""
-    white: NDArray[np.bool_] = close >= open_
-    return white
-
-
+@kernel
 def _engulfing(o: Array, h: Array, lo: Array, c: Array) -> IntArray:
+    """±100 where today's body engulfs yesterday's opposite-coloured one (±80 when one end ties).
+
+    A candle is white (bullish) when ``close >= open``.
+    """
     out = np.zeros(len(o), dtype=np.int32)
-    po, pc, co, cc = o[:-1], c[:-1], o[1:], c[1:]
-    prev_white, now_white = _white(po, pc), _white(co, cc)
-    bull = ~prev_white & now_white & (cc >= po) & (co <= pc)
-    bear = prev_white & ~now_white & (co >= pc) & (cc <= po)
-    out[1:] = _strength(bull, cc > po, co < pc) - _strength(bear, co > pc, cc < po)
+    for i in range(1, len(o)):
+        po, pc, co, cc = o[i - 1], c[i - 1], o[i], c[i]
+        prev_white, now_white = pc >= po, cc >= co
+        if not prev_white and now_white and cc >= po and co <= pc:
+            out[i] = 100 if cc > po and co < pc else 80 if cc > po or co < pc else 0
+        elif prev_white and not now_white and co >= pc and cc <= po:
+            out[i] = -100 if co > pc and cc < po else -80 if co > pc or cc < po else 0
     return out
-
-
-def _strength(match: NDArray[np.bool_], top: NDArray[np.bool_], bottom: NDArray[np.bool_]) -> IntArray:
-    """100 when both body ends engulf strictly, 80 when one end ties, 0 when both tie."""
-    strict = top.astype(np.int32) + bottom.astype(np.int32)
-    score: IntArray = np.where(match, np.choose(strict, [0, 80, 100]), 0).astype(np.int32)
-    return score
 
 
 @_pattern
@@ -63,12 +57,27 @@ def CDLENGULFING(open: ArrayLike, high: ArrayLike, low: ArrayLike, close: ArrayL
     return _run_int(_engulfing, 2, arrays)
 
 
+@kernel
 def _doji(o: Array, h: Array, lo: Array, c: Array) -> IntArray:
-    out = np.zeros(len(o), dtype=np.int32)
-    ranges = window_sum(h - lo, DOJI_PERIOD)
-    average = DOJI_FACTOR * ranges[DOJI_PERIOD - 1 : -1] / DOJI_PERIOD
-    body = np.abs(c - o)[DOJI_PERIOD:]
-    out[DOJI_PERIOD:] = np.where(body <= average, 100, 0)
+    """100 where the body is at most ``DOJI_FACTOR`` × the mean high-low range of the previous
+    ``DOJI_PERIOD`` bars (a running total, exactly 0 over bars without range)."""
+    n = len(o)
+    out = np.zeros(n, dtype=np.int32)
+    total, ranged = 0.0, -1  # ``ranged``: the last bar with a range
+    for i in range(min(DOJI_PERIOD, n)):
+        total += h[i] - lo[i]
+        if h[i] != lo[i]:
+            ranged = i
+    for i in range(DOJI_PERIOD, n):
+        if i - ranged > DOJI_PERIOD:
+            total = 0.0
+        average = DOJI_FACTOR * total / DOJI_PERIOD
+        out[i] = 100 if abs(c[i] - o[i]) <= average else 0  # a select, not a branch
+        rng = h[i] - lo[i]
+        total += rng
+        total -= h[i - DOJI_PERIOD] - lo[i - DOJI_PERIOD]
+        if rng != 0.0:
+            ranged = i
     return out
 
 

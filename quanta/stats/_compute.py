@@ -2,7 +2,9 @@
 
 Sums follow pandas' order (NaN-skipping means sum a zero-filled full-length array), so results match
 backtesting.py to the last bit or nearly. What depends only on the data (calendar periods, the
-benchmark's log returns) is prepared once in a ``Frame`` and reused by every run on that data.
+benchmark's log returns) is prepared once in a ``Frame`` and reused by every run on that data. The
+drawdowns and the sums over days and trades run in compiled loops that add in numpy's pairwise
+order (see ``pairwise_sum``); logarithms, powers and the beta's dot product stay numpy's own.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from quanta._jit import kernel
 
 DAY_NS = 86_400_000_000_000
 _UNITS = (DAY_NS, 3_600_000_000_000, 60_000_000_000, 1_000_000_000, 1_000_000, 1_000, 1)
@@ -85,23 +89,48 @@ class Drawdown:
 
 def drawdown(equity: np.ndarray, index: np.ndarray) -> Drawdown:
     """``1 - equity / running peak`` and each drawdown's length (index units) and depth."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dd = 1 - equity / np.maximum.accumulate(equity)
-    n = dd.shape[0]
-    iloc = (dd == 0).nonzero()[0]
-    if not iloc.size or iloc[-1] != n - 1:
-        iloc = np.append(iloc, n - 1)
-    keep = iloc[1:] > iloc[:-1] + 1
-    ends, starts = iloc[1:][keep], iloc[:-1][keep]
+    pct, ends, starts, peaks = _drawdowns_of(equity)
     if not ends.size:  # backtesting.py then reports the non-zero drawdown values themselves
-        nonzero = (dd != 0).nonzero()[0]
-        return Drawdown(dd, nonzero, dd[nonzero], dd[nonzero])
-    bounds = np.empty(2 * ends.size, dtype=np.intp)
-    bounds[0::2], bounds[1::2] = starts, ends + 1
-    if bounds[-1] == n:  # reduceat runs the last segment to the end of the array
-        bounds = bounds[:-1]
-    peaks = np.fmax.reduceat(dd, bounds)[0::2]
-    return Drawdown(dd, ends, index[ends] - index[starts], peaks)
+        nonzero = (pct != 0).nonzero()[0]
+        return Drawdown(pct, nonzero, pct[nonzero], pct[nonzero])
+    return Drawdown(pct, ends, index[ends] - index[starts], peaks)
+
+
+@kernel
+def _drawdowns_of(equity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The drawdown per bar and, per drawdown, its last bar, the bar before it and its depth.
+
+    A drawdown runs between two bars at a peak (drawdown exactly 0) that are not adjacent, or
+    from the last peak to the last bar; its depth ignores NaN (as ``np.fmax``). The running peak
+    propagates NaN (as ``np.maximum.accumulate``).
+    """
+    n = equity.shape[0]
+    pct = np.empty(n)
+    flat = np.empty(n + 1, dtype=np.int64)  # bars where the drawdown is 0, then the last bar
+    k = 0
+    peak = equity[0] if n else 0.0
+    for i in range(n):
+        value = equity[i]
+        peak = value if value > peak or math.isnan(value) else peak
+        pct[i] = 1 - value / peak
+        if pct[i] == 0:
+            flat[k] = i
+            k += 1
+    if k == 0 or flat[k - 1] != n - 1:
+        flat[k] = n - 1
+        k += 1
+    ends, starts, peaks = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k)
+    m = 0
+    for j in range(k - 1):
+        start, end = flat[j], flat[j + 1]
+        if end > start + 1:
+            deepest = pct[start]
+            for i in range(start + 1, end + 1):
+                v = pct[i]
+                deepest = v if v > deepest or math.isnan(deepest) else deepest
+            ends[m], starts[m], peaks[m] = end, start, deepest
+            m += 1
+    return pct, ends[:m], starts[:m], peaks[:m]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -204,22 +233,8 @@ def _mean_full(values: np.ndarray, positions: np.ndarray, n: int) -> float:
     """Mean of ``values`` placed at ``positions`` of an ``n``-long zero array (pandas' NaN-skipping sum)."""
     if not values.size:
         return _NAN
-    full = np.zeros(n, dtype=values.dtype)
-    full[positions] = values
-    return float(full.sum(dtype=np.float64) / values.size)
-
-
-def _var(x: np.ndarray) -> float:
-    """Sample variance (ddof=1) computed as pandas does."""
-    n = x.shape[0]
-    if n < 2:
-        return _NAN
-    avg = x.sum() / n
-    return float(((avg - x) ** 2).sum() / (n - 1))
-
-
-def _mean(x: np.ndarray) -> float:
-    return float(x.sum() / x.shape[0]) if x.shape[0] else _NAN
+    chunk = CAST_CHUNK if values.dtype.kind != "f" else max(n, 1)
+    return float(_placed_sum(values.astype(np.float64, copy=False), positions, n, chunk) / values.size)
 
 
 def geometric_mean(returns: np.ndarray) -> float:
@@ -273,7 +288,7 @@ def compute_stats(
         _risk(s, equity, frame, dd, risk_free_rate)
         _drawdowns(s, dd, equity.shape[0], frame.unit)
         _trades(s, frame, entry_bar=entry_bar, exit_bar=exit_bar, pl=pnl, returns=returns)
-    return Stats((k, s[k]) for k in STAT_NAMES)
+    return s  # filled in ``STAT_NAMES`` order
 
 
 def _overview(
@@ -289,8 +304,7 @@ def _overview(
     n = equity.shape[0]
     s["Start"], s["End"] = frame.start, frame.end
     s["Duration"] = frame.end - frame.start
-    cover = np.bincount(entry_bar, minlength=n + 1) - np.bincount(exit_bar + 1, minlength=n + 1)
-    s["Exposure Time [%]"] = np.count_nonzero(cover[:n].cumsum()) / n * 100
+    s["Exposure Time [%]"] = _exposed_bars(entry_bar, exit_bar, n) / n * 100
     s["Equity Final [$]"] = float(equity[-1])
     s["Equity Peak [$]"] = float(equity.max())
     s["Commissions [$]"] = float(commissions)
@@ -300,22 +314,19 @@ def _overview(
 
 
 def _risk(s: Stats, equity: np.ndarray, frame: Frame, dd: Drawdown, rf: float) -> None:
-    g, day_returns, days = 0.0, np.array([_NAN]), frame.annual_days
+    g, var, mean_down, days = 0.0, _NAN, _NAN, frame.annual_days
     if frame.last is not None:
-        values = equity[frame.last]
-        day_returns = values[1:] / values[:-1] - 1
-        if np.isnan(day_returns).any():
-            day_returns = day_returns[~np.isnan(day_returns)]
+        day_returns, var, mean_down = _daily(equity, frame.last)
         g = geometric_mean(day_returns)
     growth = np.float64(1 + g)  # numpy powers overflow to inf (as in backtesting.py) instead of raising
     ann = float(growth**days - 1)
     s["Return (Ann.) [%]"] = ann * 100
-    vol = float(np.sqrt((_var(day_returns) + growth**2) ** days - growth ** (2 * days)) * 100)
+    vol = float(np.sqrt((var + growth**2) ** days - growth ** (2 * days)) * 100)
     s["Volatility (Ann.) [%]"] = vol
     years = frame.years
     s["CAGR [%]"] = float((np.float64(equity[-1] / equity[0]) ** (1 / years) - 1) * 100) if years else _NAN
     s["Sharpe Ratio"] = (ann * 100 - rf * 100) / (vol or _NAN)
-    downside = np.sqrt(_mean(np.minimum(day_returns, 0.0) ** 2)) * np.sqrt(days)
+    downside = np.sqrt(mean_down) * np.sqrt(days)
     s["Sortino Ratio"] = float(np.float64(ann - rf) / downside)
     worst = float(dd.pct.max())
     max_dd = -(0.0 if math.isnan(worst) else worst)
@@ -364,10 +375,13 @@ def _trades(
         for name in STAT_NAMES[22:]:
             s[name] = _NAN
         return
-    win_rate = np.count_nonzero(pl > 0) / k
+    wins, best, worst, gains, losses, mean_return, var_pl, mean_pl, avg_win, avg_loss = _trade_figures(
+        pl, returns
+    )
+    win_rate = wins / k
     s["Win Rate [%]"] = win_rate * 100
-    s["Best Trade [%]"] = float(returns.max()) * 100
-    s["Worst Trade [%]"] = float(returns.min()) * 100
+    s["Best Trade [%]"] = best * 100
+    s["Worst Trade [%]"] = worst * 100
     s["Avg. Trade [%]"] = geometric_mean(returns) * 100
     index = frame.index
     durations = index[exit_bar] - index[entry_bar]
@@ -376,10 +390,203 @@ def _trades(
     s["Avg. Trade Duration"] = _duration(
         float(np.int64(mean)) if frame.unit is not None else mean, frame.unit
     )
-    losses = float(returns[returns < 0].sum())
-    s["Profit Factor"] = float(returns[returns > 0].sum()) / (abs(losses) or _NAN)
-    s["Expectancy [%]"] = _mean(returns) * 100
-    std = math.sqrt(_var(pl))
-    s["SQN"] = math.sqrt(k) * _mean(pl) / (std or _NAN)
-    avg_win, avg_loss = np.float64(_mean(pl[pl > 0])), np.float64(-_mean(pl[pl < 0]))
-    s["Kelly Criterion"] = float(win_rate - (1 - win_rate) / (avg_win / avg_loss))
+    s["Profit Factor"] = gains / (abs(losses) or _NAN)
+    s["Expectancy [%]"] = mean_return * 100
+    std = math.sqrt(var_pl)
+    s["SQN"] = math.sqrt(k) * mean_pl / (std or _NAN)
+    s["Kelly Criterion"] = float(win_rate - (1 - win_rate) / (np.float64(avg_win) / np.float64(-avg_loss)))
+
+
+# -- compiled reductions, summed in numpy's order ------------------------------------------------
+# numpy adds a contiguous float64 array pairwise (blocks of 8 partial sums, halves above 128
+# values); an array it must cast first is summed in buffers of 8192 values. The kernels below
+# repeat exactly that, so their sums are numpy's to the bit. Logarithms and powers stay in numpy
+# (its vectorised ``log``/``exp`` are not the C library's).
+
+CAST_CHUNK = 8192  # numpy's default buffer size
+
+
+@kernel
+def _block_sum(a: np.ndarray, first: int, n: int) -> float:
+    """numpy's sum of at most 128 values: eight partial sums, then the rest one by one."""
+    if n < 8:
+        total = 0.0
+        for i in range(first, first + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[first], a[first + 1], a[first + 2], a[first + 3]
+    r4, r5, r6, r7 = a[first + 4], a[first + 5], a[first + 6], a[first + 7]
+    i = 8
+    while i < n - n % 8:
+        j = first + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    paired: float = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for j in range(first + i, first + n):
+        paired += a[j]
+    return paired
+
+
+@kernel
+def pairwise_sum(a: np.ndarray, first: int, n: int) -> float:
+    """``a[first : first + n].sum()`` in numpy's pairwise order: above 128 values, the sum of the
+    two halves (the first rounded down to a multiple of 8). The halving tree is walked with an
+    explicit stack: numba's cache cannot hold a recursive function."""
+    starts, sizes = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64)
+    lefts, stage = np.empty(64), np.zeros(64, dtype=np.int64)  # stage 1: left half pending
+    top = 0
+    starts[0], sizes[0] = first, n
+    while True:
+        if sizes[top] > 128:  # descend into the left half
+            half = sizes[top] // 2 - sizes[top] // 2 % 8
+            stage[top] = 1
+            starts[top + 1], sizes[top + 1], stage[top + 1] = starts[top], half, 0
+            top += 1
+            continue
+        value = _block_sum(a, starts[top], sizes[top])
+        while top > 0:  # hand the value up until a parent still needs its right half
+            top -= 1
+            if stage[top] == 1:
+                lefts[top], stage[top] = value, 2
+                half = sizes[top] // 2 - sizes[top] // 2 % 8
+                starts[top + 1], sizes[top + 1], stage[top + 1] = starts[top] + half, sizes[top] - half, 0
+                top += 1
+                break
+            value = lefts[top] + value
+        else:
+            return value
+
+
+@kernel
+def _sum(a: np.ndarray) -> float:
+    """``a.sum()`` of a contiguous float64 array."""
+    return pairwise_sum(a, 0, a.shape[0])
+
+
+@kernel
+def _placed_sum(values: np.ndarray, positions: np.ndarray, n: int, chunk: int) -> float:
+    """Sum of an ``n``-long zero array with ``values`` at ``positions``, in buffers of ``chunk``."""
+    full = np.zeros(n)
+    for i in range(values.shape[0]):
+        full[positions[i]] = values[i]
+    total = 0.0
+    for first in range(0, n, chunk):
+        total += pairwise_sum(full, first, min(chunk, n - first))
+    return total
+
+
+@kernel
+def _sample_var(x: np.ndarray) -> float:
+    """Sample variance (ddof=1) as pandas computes it: ``((mean - x) ** 2).sum() / (n - 1)``."""
+    n = x.shape[0]
+    if n < 2:
+        return np.nan
+    avg = _sum(x) / n
+    squares = np.empty(n)
+    for i in range(n):
+        d = avg - x[i]
+        squares[i] = d * d
+    var: float = _sum(squares) / (n - 1)
+    return var
+
+
+@kernel
+def _masked_mean(x: np.ndarray, sign: float) -> float:
+    """Mean of the values of ``x`` with the sign of ``sign`` (NaN if none), as ``x[x > 0].mean()``."""
+    picked = np.empty(x.shape[0])
+    m = 0
+    for v in x:
+        if v * sign > 0:
+            picked[m] = v
+            m += 1
+    return pairwise_sum(picked, 0, m) / m if m else np.nan
+
+
+@kernel
+def _masked_sum(x: np.ndarray, sign: float) -> float:
+    """Sum of the values of ``x`` with the sign of ``sign``, as ``x[x > 0].sum()``."""
+    picked = np.empty(x.shape[0])
+    m = 0
+    for v in x:
+        if v * sign > 0:
+            picked[m] = v
+            m += 1
+    return pairwise_sum(picked, 0, m)
+
+
+@kernel
+def _extreme(x: np.ndarray, sign: float) -> float:
+    """``x.max()`` (``sign = 1``) or ``x.min()`` (``sign = -1``): NaN if any value is NaN."""
+    best: float = x[0]
+    for v in x:
+        if math.isnan(v):
+            return float(v)
+        if v * sign > best * sign:
+            best = v
+    return best
+
+
+@kernel
+def _trade_figures(
+    pl: np.ndarray, returns: np.ndarray
+) -> tuple[int, float, float, float, float, float, float, float, float, float]:
+    """Wins, best and worst return, sums of positive and negative returns, mean return, sample
+    variance and mean of P&L, mean win and mean loss (NaN without one)."""
+    wins = 0
+    for v in pl:
+        wins += int(v > 0)
+    return (
+        wins,
+        _extreme(returns, 1.0),
+        _extreme(returns, -1.0),
+        _masked_sum(returns, 1.0),
+        _masked_sum(returns, -1.0),
+        _sum(returns) / returns.shape[0],
+        _sample_var(pl),
+        _sum(pl) / pl.shape[0],
+        _masked_mean(pl, 1.0),
+        _masked_mean(pl, -1.0),
+    )
+
+
+@kernel
+def _daily(equity: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Returns between the equity at consecutive period ends (NaN ones dropped), their sample
+    variance, and the mean square of their negative parts."""
+    m = last.shape[0]
+    returns = np.empty(max(m - 1, 0))
+    k = 0
+    for i in range(1, m):
+        r = equity[last[i]] / equity[last[i - 1]] - 1
+        if not math.isnan(r):
+            returns[k] = r
+            k += 1
+    returns = returns[:k]
+    down = np.empty(k)
+    for i in range(k):
+        r = returns[i] if returns[i] < 0.0 else 0.0
+        down[i] = r * r
+    mean_down = _sum(down) / k if k else np.nan
+    return returns, _sample_var(returns), mean_down
+
+
+@kernel
+def _exposed_bars(entry_bar: np.ndarray, exit_bar: np.ndarray, n: int) -> int:
+    """Bars during which at least one trade was open (entry to exit bar, both included)."""
+    cover = np.zeros(n + 1, dtype=np.int64)
+    for b in entry_bar:
+        cover[b] += 1
+    for b in exit_bar:
+        cover[b + 1] -= 1
+    open_trades = count = 0
+    for i in range(n):
+        open_trades += cover[i]
+        count += open_trades != 0
+    return count
