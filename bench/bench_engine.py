@@ -25,8 +25,9 @@ import backtesting
 import pandas as pd
 from backtesting.lib import crossover as bt_crossover
 
-from quanta import Backtest, Signals, Strategy, crossover, crossovers
+from quanta import Backtest
 from quanta.indicators import SMA
+from quanta.testing.strategies import SmaCross, SmaCrossSignals
 
 
 def goog() -> pd.DataFrame:
@@ -51,36 +52,6 @@ class BtSmaCross(backtesting.Strategy):
         elif bt_crossover(self.slow, self.fast):
             self.position.close()
             self.sell()
-
-
-class SmaCross(Strategy):
-    fast = 10
-    slow = 20
-
-    def init(self) -> None:
-        self.fast_ma = self.I(SMA, self.data.close, self.fast)
-        self.slow_ma = self.I(SMA, self.data.close, self.slow)
-
-    def next(self) -> None:
-        if crossover(self.fast_ma, self.slow_ma):
-            self.position.close()
-            self.buy()
-        elif crossover(self.slow_ma, self.fast_ma):
-            self.position.close()
-            self.sell()
-
-
-class SmaCrossSignals(Strategy):
-    fast = 10
-    slow = 20
-
-    def init(self) -> None:
-        self.fast_ma = self.I(SMA, self.data.close, self.fast)
-        self.slow_ma = self.I(SMA, self.data.close, self.slow)
-
-    def signals(self) -> Signals:
-        up, down = crossovers(self.fast_ma, self.slow_ma), crossovers(self.slow_ma, self.fast_ma)
-        return Signals(entries=up, short_entries=down)
 
 
 def seconds_per_run(run: Callable[[], object], budget: float, repeat: int) -> float:

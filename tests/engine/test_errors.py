@@ -9,7 +9,8 @@ import pytest
 from quanta import Backtest, Strategy
 from quanta.engine import ConfigError, DataError, ParameterError, StrategyError
 from quanta.indicators import SMA
-from tests.engine.conftest import SmaCross, random_bars
+from quanta.testing.strategies import SmaCross
+from tests.engine.conftest import random_bars
 
 
 class Crashes(Strategy):

@@ -10,7 +10,7 @@ from backtesting.lib import crossover as bt_crossover
 
 from quanta import Backtest, Result, Strategy, crossover
 from quanta.indicators import SMA
-from tests.engine.conftest import SmaCross, SmaCrossSignals
+from quanta.testing.strategies import SmaCross, SmaCrossSignals
 
 # backtesting.py warns where it makes a documented choice we make too (see docs/engine.md):
 pytestmark = [

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from quanta import Backtest, Result, Strategy, crossover
 from quanta.indicators import SMA
-from tests.engine.conftest import SmaCrossSignals, random_bars
+from quanta.testing.strategies import SmaCrossSignals
+from tests.engine.conftest import random_bars
 
 
 class Busy(Strategy):

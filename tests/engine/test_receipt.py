@@ -11,7 +11,7 @@ import pandas as pd
 
 from quanta import Backtest, Result
 from quanta.receipt import ENGINE_VERSION, canonical_json
-from tests.engine.conftest import SmaCross, SmaCrossSignals, load_stock
+from quanta.testing.strategies import SmaCross, SmaCrossSignals, load_stock
 
 
 def test_rerunning_with_the_same_inputs_is_bit_identical(goog: pd.DataFrame) -> None:
@@ -26,7 +26,7 @@ def test_rerunning_with_the_same_inputs_is_bit_identical(goog: pd.DataFrame) -> 
 def test_the_receipt_records_source_parameters_data_and_engine(goog: pd.DataFrame) -> None:
     base = Backtest(goog, SmaCross, commission=0.002)
     receipt = base.run(fast=8).receipt
-    assert receipt.strategy.endswith("conftest.SmaCross")
+    assert receipt.strategy.endswith("strategies.SmaCross")
     assert len(receipt.strategy_sha256) == len(receipt.data_sha256) == 64
     assert receipt.params == canonical_json({"fast": 8, "slow": 20}) == '{"fast":8,"slow":20}'
     assert receipt.engine_version == ENGINE_VERSION

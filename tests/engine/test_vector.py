@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from quanta import Backtest, Result, Signals, Strategy
 from quanta.engine import _fast
 from quanta.strategy import FULL_EQUITY
-from tests.engine.conftest import SmaCross, SmaCrossSignals, random_bars
+from quanta.testing.strategies import SmaCross, SmaCrossSignals
+from tests.engine.conftest import random_bars
 
 
 def assert_identical(a: Result, b: Result) -> None:

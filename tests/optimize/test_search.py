@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import quanta.testing.strategies as shared_strategies
 from quanta import Backtest, Result, StrategyError
 from quanta.optimize import (
     BacktestObjective,
@@ -26,7 +27,7 @@ from quanta.optimize import (
     random_search,
     row_writer,
 )
-from tests.optimize.conftest import SmaCross, SmaCrossSignals
+from quanta.testing.strategies import SmaCross, SmaCrossSignals
 
 SPACE = {"fast": Range(5, 25, 5), "slow": Range(10, 60, 10)}
 
@@ -181,7 +182,7 @@ def test_a_strategy_error_in_a_worker_points_at_the_users_line(tmp_path: Path, g
 @pytest.mark.slow  # each spawned worker imports quanta afresh
 def test_workers_started_with_spawn_load_a_user_file(tmp_path: Path, goog: pd.DataFrame) -> None:
     source = tmp_path / "user_sma.py"
-    source.write_text(Path(__file__).with_name("conftest.py").read_text())
+    source.write_text(Path(shared_strategies.__file__).read_text())
     from quanta.loading import load_strategy
 
     strategy = load_strategy(source, "SmaCrossSignals")

@@ -6,7 +6,7 @@ import pytest
 
 from quanta.engine import ParameterError
 from quanta.optimize import ConstraintError, Range, Space, parse_constraint, parse_params, parse_space
-from tests.optimize.conftest import SmaCross
+from quanta.testing.strategies import SmaCross
 
 
 def test_range_is_inclusive_and_keeps_integers() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from quanta import Backtest
 from quanta.optimize import BacktestObjective, Range, grid_search, slice_market, walk_forward, windows
-from tests.optimize.conftest import SmaCrossSignals
+from quanta.testing.strategies import SmaCrossSignals
 
 SPACE = {"fast": Range(5, 15, 5), "slow": Range(20, 40, 10)}
 
