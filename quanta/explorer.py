@@ -124,11 +124,6 @@ def bars_page(con: BaseBackend, query: BarsQuery, *, page: int, page_size: int =
     return [_display_row(row) for row in frame.iter_rows(named=True)]
 
 
-def bar_count(con: BaseBackend, query: BarsQuery) -> int:
-    """How many bars the query covers."""
-    return int(_ranged(con, query).count().execute())
-
-
 def bars_csv(con: BaseBackend, query: BarsQuery) -> str:
     """The query's bars as CSV (oldest first), with a header row."""
     frame = _ranged(con, query).order_by("ts").select(*_COLUMNS).to_polars()

@@ -116,12 +116,6 @@ class ExplorerState(rx.State):
         self._refresh()
 
     @rx.event
-    def toggle_overlay(self, kind: str, on: bool) -> None:
-        """Turn one overlay on or off."""
-        setattr(self, f"{kind}_on", on)
-        self._refresh()
-
-    @rx.event
     def next_page(self) -> None:
         """Older bars in the table."""
         if self.page + 1 < self.page_count:
