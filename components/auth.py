@@ -11,9 +11,11 @@ from state.invitations import InvitationState
 from state.reset import ResetState
 from state.signin import SignInState
 from state.signup import SignUpState
+from state.social import ProviderButton, SocialState, submit_link
 from state.verify import VerifyState
 
 SIGN_IN_FORM = "signin-form"
+LINK_FORM = "link-form"
 RULES_OF_PASSWORDS = (
     "At least 12 characters, two kinds of character (lower-case, upper-case, digits, symbols), "
     "not your email address and not a common password."
@@ -62,6 +64,9 @@ def sign_in_form() -> rx.Component:
     return narrow(
         rx.heading("Sign in to Quanta", size="6"),
         success(SignInState.notice, "sign-in-notice"),
+        error(SocialState.social_error, "social-error"),
+        error(SocialState.link_error, "link-error"),
+        rx.cond(SocialState.link_provider != "", _link_form()),
         rx.form(
             rx.vstack(
                 field("Email", "email", kind="email", required=True, auto_complete="username"),
@@ -77,8 +82,66 @@ def sign_in_form() -> rx.Component:
             on_submit=browser.sign_in(SIGN_IN_FORM, SignInState.finish),
             width="100%",
         ),
+        rx.cond(SocialState.providers.length() > 0, _providers()),  # type: ignore[attr-defined]
         _footer_link("Forgot your password?", "Reset it", "/reset"),
         _footer_link("New to Quanta?", "Create an account", "/signup"),
+    )
+
+
+def _provider_button(provider: rx.Var[ProviderButton]) -> rx.Component:
+    return rx.el.a(  # a plain link: a full navigation to the API, not the app's client-side router
+        rx.button("Continue with ", provider.title, variant="outline", width="100%", tab_index=-1),
+        href=provider.href,
+        width="100%",
+        data_testid="provider-" + provider.name,
+    )
+
+
+def _providers() -> rx.Component:
+    """One 'Continue with …' link per provider (a full navigation to the start endpoint)."""
+    return rx.vstack(
+        rx.text("or", size="2", color_scheme="gray", align="center", width="100%"),
+        rx.foreach(SocialState.providers, _provider_button),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _link_form() -> rx.Component:
+    """The existing account's password, posted natively to ``POST /api/auth/oidc/link``."""
+    return rx.callout(
+        rx.vstack(
+            rx.text(
+                "An account for ",
+                rx.text.strong(SocialState.link_email),
+                " already exists. Enter its password to link ",
+                rx.text.strong(SocialState.link_provider),
+                " to it.",
+            ),
+            rx.el.form(
+                rx.el.input(type="hidden", name="csrf_token", value=SocialState.link_csrf),
+                rx.vstack(
+                    field(
+                        "Password",
+                        "password",
+                        kind="password",
+                        required=True,
+                        auto_complete="current-password",
+                    ),
+                    rx.button("Link and sign in", type="button", on_click=submit_link(LINK_FORM)),
+                    spacing="2",
+                    width="100%",
+                ),
+                id=LINK_FORM,
+                method="post",
+                width="100%",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        icon="link",
+        color_scheme="blue",
+        data_testid="link-account",
     )
 
 

@@ -24,7 +24,7 @@ function chartOptions(theme) {
     grid: { vertLines: { color: p.grid }, horzLines: { color: p.grid } },
     crosshair: { mode: CrosshairMode.Normal },
     rightPriceScale: { borderVisible: false },
-    timeScale: { borderVisible: false, timeVisible: false },
+    timeScale: { borderVisible: false, timeVisible: false, minBarSpacing: 0.01 },
   };
 }
 

@@ -15,7 +15,7 @@ function options(theme) {
     layout: { background: { type: ColorType.Solid, color: p.bg }, textColor: p.text, attributionLogo: false },
     grid: { vertLines: { color: p.grid }, horzLines: { color: p.grid } },
     rightPriceScale: { borderVisible: false },
-    timeScale: { borderVisible: false },
+    timeScale: { borderVisible: false, minBarSpacing: 0.01 },
   };
 }
 
