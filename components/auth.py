@@ -94,6 +94,7 @@ def _provider_button(provider: rx.Var[ProviderButton]) -> rx.Component:
         href=provider.href,
         width="100%",
         data_testid="provider-" + provider.name,
+        custom_attrs={"reloadDocument": True},
     )
 
 

@@ -14,6 +14,7 @@ from quanta.mail import deliver_pending, mailer_for
 from quanta.settings import get_settings
 from quanta_app.api import build_api
 from quanta_app.pages import (  # noqa: F401  (registers the pages)
+    consent,
     index,
     invitations,
     markets,

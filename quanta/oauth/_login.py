@@ -49,7 +49,7 @@ FLOW_TTL = timedelta(minutes=10)
 LINK_TTL = timedelta(minutes=10)
 ID_TOKEN_LEEWAY = 60
 """Seconds of clock skew tolerated on ``exp`` and ``iat``."""
-SIGN_IN_PATH = "/sign-in"
+SIGN_IN_PATH = "/signin"
 _FLOW_PURPOSE = "oidc-login-flow"
 _LINK_PURPOSE = "oidc-pending-link"
 _ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")

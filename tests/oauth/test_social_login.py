@@ -134,7 +134,7 @@ def test_an_existing_account_is_linked_only_after_its_password(
 
     response = client.get(go_to_provider(client))
 
-    assert response.headers["location"] == "http://testserver/sign-in?link=oidc"
+    assert response.headers["location"] == "http://testserver/signin?link=oidc"
     assert session_user_email(unit, client, clock) is None
     pending = client.get("/api/auth/oidc/link").json()
     assert pending["email"] == "grace@example.com"
