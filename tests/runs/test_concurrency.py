@@ -14,7 +14,7 @@ from quanta.loading import DatabaseLockedError
 from quanta.runs import RunMeta, list_runs, load_run, run_store, save_run
 from quanta.settings import Settings
 from quanta.testing.sample_data import bokeh_stock
-from tests.optimize.conftest import SmaCross
+from quanta.testing.strategies import SmaCross
 
 RUNS_PER_PROCESS = 6
 _FORK = multiprocessing.get_context("fork")

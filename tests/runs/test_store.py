@@ -30,8 +30,8 @@ from quanta.runs import (
 )
 from quanta.settings import Settings
 from quanta.testing.sample_data import bokeh_stock
+from quanta.testing.strategies import SmaCross
 from tests.conftest import BACKENDS
-from tests.optimize.conftest import SmaCross
 
 
 @pytest.fixture(scope="module")
