@@ -44,11 +44,16 @@ class RunningApp:
 
 
 def app_environment(var_dir: Path, **settings: str) -> dict[str, str]:
-    """This process's environment minus any QUANTA_* setting, plus the project's tools and ``settings``."""
+    """This process's environment minus any QUANTA_* setting, plus the project's tools and ``settings``.
+
+    Each served app builds its frontend in its own folder under ``var_dir``: a production build bakes
+    the backend's address into the bundle, so apps on different ports must not share one build.
+    """
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("QUANTA_")}
     return {
         **inherited,
         "QUANTA_VAR_DIR": str(var_dir),
+        "REFLEX_WEB_WORKDIR": str(var_dir / "web"),
         "REFLEX_DIR": str(TOOLS / "reflex"),
         "REFLEX_BUN_PATH": str(TOOLS / "node" / "bin" / "bun"),
         "BUN_INSTALL_CACHE_DIR": str(TOOLS / "bun-cache"),
