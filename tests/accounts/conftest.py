@@ -16,12 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from quanta import db
-from quanta.accounts import passwords
 from quanta.accounts.models import InvitationCreate, Organization, OrganizationCreate, Role, User, UserCreate
 from quanta.accounts.service import (
     accept_invitation,
@@ -41,12 +39,6 @@ BASE_URL = "https://quanta.test"
 _TEMPLATE = "quanta_accounts_template"
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id with tiny parameters: the same code paths, a hundred times faster."""
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session")

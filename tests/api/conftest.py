@@ -17,13 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from quanta import db
-from quanta.accounts import passwords
 from quanta.accounts.models import (
     ApiClient,
     ApiClientCreate,
@@ -46,12 +44,6 @@ PUBLIC_URL = "http://testserver"
 SECRET_KEY = "api-tests-secret-key-with-enough-entropy-0123456789"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 ALL_SCOPES = ["market:read", "backtests:run", "backtests:read", "strategies:read"]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id with tiny parameters: the same code paths, much faster."""
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 # ---- databases -----------------------------------------------------------------------------------------
