@@ -69,31 +69,44 @@ def applies(config: BacktestConfig, sig: SignalSet, n_symbols: int) -> bool:
 
 def plan(sig: SignalSet, start: int, stop: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bars that trade, whether each closes the position, and the side each opens (0 for none)."""
-    ev = sig.events(start)
-    if stop is not None:
-        ev = ev[ev < stop]
-    return actions(ev, sig.entries[0, ev], sig.exits[0, ev], sig.short_entries[0, ev], sig.short_exits[0, ev])
+    long_in, long_out, short_in, short_out = (
+        _readonly(m[0]) for m in (sig.entries, sig.exits, sig.short_entries, sig.short_exits)
+    )
+    end = sig.entries.shape[1] if stop is None else stop
+    return actions(long_in, long_out, short_in, short_out, start, end)
+
+
+def _readonly(row: np.ndarray) -> np.ndarray:
+    """A contiguous read-only view: the kernel then sees one array type whatever the caller's flags."""
+    view = np.ascontiguousarray(row).view()
+    view.flags.writeable = False
+    return view
 
 
 @kernel
-def actions(
-    bars: np.ndarray, long_in: np.ndarray, long_out: np.ndarray, short_in: np.ndarray, short_out: np.ndarray
+def actions(  # noqa: PLR0917 - compiled kernels take positional arguments
+    long_in: np.ndarray,
+    long_out: np.ndarray,
+    short_in: np.ndarray,
+    short_out: np.ndarray,
+    start: int,
+    stop: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """At each signal bar, what ``next()`` would do: an entry closes any opposite position and
-    opens its side unless already there; an exit closes its side. The bars where something
-    happens, whether it closes, and the side it opens."""
-    k = bars.shape[0]
+    """At each bar of ``[start, stop)``, what ``next()`` would do: an entry closes any opposite
+    position and opens its side unless already there; an exit closes its side. The bars where
+    something happens, whether it closes, and the side it opens."""
+    k = max(stop - start, 0)
     out_bars, closing, want = (
         np.empty(k, dtype=np.int64),
         np.empty(k, dtype=np.bool_),
         np.empty(k, dtype=np.int64),
     )
     held = m = 0
-    for j in range(k):
-        w = 1 if long_in[j] and held != 1 else -1 if short_in[j] and held != -1 else 0
-        exits = held != 0 and (w != 0 or (long_out[j] and held == 1) or (short_out[j] and held == -1))
+    for t in range(start, stop):
+        w = 1 if long_in[t] and held != 1 else -1 if short_in[t] and held != -1 else 0
+        exits = held != 0 and (w != 0 or (long_out[t] and held == 1) or (short_out[t] and held == -1))
         if exits or w:
-            out_bars[m], closing[m], want[m] = bars[j], exits, w
+            out_bars[m], closing[m], want[m] = t, exits, w
             m += 1
             held = w
     return out_bars[:m], closing[:m], want[:m]
@@ -131,7 +144,7 @@ class _Account:
         self.lev = 1 / config.margin
         self.frac = size
         self.toc = config.trade_on_close
-        self.prices = market.close[0] if self.toc else market.open[0]
+        self.prices = _readonly(market.close[0] if self.toc else market.open[0])
         self.close_prices = market.close[0]
         self.balance = float(config.cash)
         self.held: Held | None = None
@@ -141,20 +154,26 @@ class _Account:
 
     def trade(self, t: np.ndarray, closing: np.ndarray, want: np.ndarray) -> None:
         """Fill each action on the bar after its signal (on its bar with ``trade_on_close``)."""
-        t_idx = t if self.toc else t + 1
-        price = self.prices[t_idx]
         trades, states, held, balance, ok = fill(
-            closing, want, price, t_idx, self.frac, self.spread, self.rate, self.lev, self.balance
+            closing,
+            want,
+            t,
+            self.prices,
+            0 if self.toc else 1,
+            self.frac,
+            self.spread,
+            self.rate,
+            self.lev,
+            self.balance,
         )
         if not ok:
             raise NeedsBrokerError
         self.balance = balance
         self.parts.append(dict(zip(TRADE_COLUMNS, trades, strict=True)))
-        balances, units, adj = states
-        if held >= 0:
-            u, d = float(units[held]), float(adj[held])
-            self.held = (u, d, int(t_idx[held]), abs(u) * d * self.rate)
-        self.state_parts.append((t + 1, balances, units + 0.0, units * adj + 0.0))
+        is_open, u, d, bar = held
+        if is_open:
+            self.held = (u, d, bar, abs(u) * d * self.rate)
+        self.state_parts.append(states)
 
     def close(self, price: float, t_idx: int) -> None:
         """Close the open trade at ``price``."""
@@ -279,39 +298,48 @@ def _entry_row(size: float, t: int, trade: tuple[Any, ...] | None) -> tuple[Any,
 def fill(  # noqa: PLR0917 - the account's whole state, passed to compiled code
     closing: np.ndarray,
     want: np.ndarray,
-    price: np.ndarray,
-    bar: np.ndarray,
+    signal_bar: np.ndarray,
+    prices: np.ndarray,
+    lag: int,
     frac: float,
     spread: float,
     rate: float,
     lev: float,
     balance: float,
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, np.ndarray, np.ndarray], int, float, bool]:
-    """The fast path's one sequential loop: close, then open ``frac`` of the margin available.
+) -> tuple[
+    tuple[np.ndarray, ...],
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    tuple[bool, float, float, int],
+    float,
+    bool,
+]:
+    """The fast path's one sequential loop: each action fills at ``prices`` ``lag`` bars after its
+    signal bar; it closes, then opens ``frac`` of the margin available.
 
-    Returns the closed trades (``TRADE_COLUMNS``); the balance, units held and entry price (with
-    spread) after each action; the action whose trade is still open (-1 if none); the final
-    balance; and False if an entry would be refused for margin (the broker then takes over).
+    Returns the closed trades (``TRADE_COLUMNS``); the account's state after each action, in force
+    from the bar after its signal (bar, balance, units held, cost basis); the trade still open
+    (whether there is one, its units, entry price with spread and entry bar); the final balance;
+    and False if an entry would be refused for margin (the broker then takes over).
     """
     k = want.shape[0]
-    units, balances, adj = np.empty(k), np.empty(k), np.empty(k)
+    bars, balances, pos, cost = np.empty(k, dtype=np.int64), np.empty(k), np.empty(k), np.empty(k)
     size_c, entry_bar, exit_bar = np.empty(k), np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
     entry_price, exit_price, commission = np.empty(k), np.empty(k), np.empty(k)
-    closed, opened_at, ok = 0, -1, True
+    closed, open_bar, ok = 0, -1, True
     bal, u, e = balance, 0.0, 0.0
     for j in range(k):
-        w, p = want[j], price[j]
+        b = signal_bar[j] + lag
+        w, p = want[j], prices[b]
         size = w * frac
         d = p * (1 + math.copysign(spread, size))
-        adj[j] = d
         if closing[j]:
             bal += u * (p - e) - abs(u) * p * rate
             fsz = abs(u)
-            size_c[closed], entry_bar[closed], exit_bar[closed] = u, bar[opened_at], bar[j]
+            size_c[closed], entry_bar[closed], exit_bar[closed] = u, open_bar, b
             entry_price[closed], exit_price[closed] = e, p
             commission[closed] = fsz * p * rate + fsz * e * rate
             closed += 1
-            u, opened_at = 0.0, -1
+            u, open_bar = 0.0, -1
         if w:
             fs = abs(size)
             a = d + (fs * p * rate) / fs
@@ -322,8 +350,8 @@ def fill(  # noqa: PLR0917 - the account's whole state, passed to compiled code
                 break
             e = d
             bal -= abs(u) * d * rate
-            opened_at = j
-        units[j], balances[j] = u, bal
+            open_bar = b
+        bars[j], balances[j], pos[j], cost[j] = signal_bar[j] + 1, bal, u + 0.0, u * d + 0.0
     trades = (
         size_c[:closed],
         entry_bar[:closed],
@@ -332,4 +360,4 @@ def fill(  # noqa: PLR0917 - the account's whole state, passed to compiled code
         exit_price[:closed],
         commission[:closed],
     )
-    return trades, (balances, units, adj), opened_at, bal, ok
+    return trades, (bars, balances, pos, cost), (open_bar >= 0, u, e, open_bar), bal, ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,6 +56,28 @@ def trade_log(trades: list[Trade], symbols: tuple[str, ...]) -> TradeLog:
 
 def _fields(log: TradeLog) -> dict[str, Any]:
     return {name: getattr(log, name) for name in TradeLog._dtypes}
+
+
+class TradeFigures(NamedTuple):
+    """The columns of the closed trades that the statistics read."""
+
+    entry_bar: np.ndarray
+    exit_bar: np.ndarray
+    pnl: np.ndarray
+    return_pct: np.ndarray
+    commission: np.ndarray
+
+    @classmethod
+    def of(cls, cols: Mapping[str, np.ndarray]) -> TradeFigures:
+        """From the fast path's columns (``_fast.TRADE_COLUMNS``)."""
+        commission = cols["commission"]
+        pnl, return_pct = outcomes(cols["size"], cols["entry_price"], cols["exit_price"], commission)
+        return cls(cols["entry_bar"], cols["exit_bar"], pnl, return_pct, commission)
+
+    @classmethod
+    def from_log(cls, log: TradeLog) -> TradeFigures:
+        """From a trade log."""
+        return cls(log.entry_bar, log.exit_bar, log.pnl, log.return_pct, log.commission)
 
 
 def closed_log(

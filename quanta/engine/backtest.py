@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import linecache
 import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,30 @@ from quanta.engine.errors import DataError, StrategyError
 from quanta.engine.market import Market, as_market
 from quanta.engine.result import OrderLog, Result, TradeLog
 from quanta.receipt import canonical_json, make_receipt
-from quanta.stats import Frame, compute_stats, drawdown
+from quanta.stats import Drawdown, Frame, Stats, compute_stats, drawdown
 from quanta.strategy import Signals, Strategy, Targets
 from quanta.strategy._base import warmup_bars
 from quanta.strategy._vector import as_matrix
 
 _QUANTA_DIR = str(Path(__file__).resolve().parents[1])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Outcome:
+    """A finished simulation: what a ``Result``, or only some statistics, are made from.
+
+    The trade logs and the order log are built only when a ``Result`` asks for them.
+    """
+
+    strategy: Strategy
+    params: dict[str, Any]
+    start: int  # first bar ``next()`` saw (1 + warm-up bars)
+    ledger: _vector.Ledger
+    equity: np.ndarray
+    figures: _logs.TradeFigures  # what the statistics read of the closed trades
+    closed: Callable[[], TradeLog]
+    opened: Callable[[], TradeLog]
+    orders: Callable[[], OrderLog]
 
 
 class Backtest:
@@ -48,6 +68,15 @@ class Backtest:
 
     def run(self, **params: Any) -> Result:
         """Run with ``params`` overriding the strategy's class attributes."""
+        return self._result(self._simulate(params))
+
+    def run_stats(self, names: Iterable[str], /, **params: Any) -> Stats:
+        """``run(**params).stats`` limited to ``names``, with the same values, for searches that keep
+        a few statistics of many runs: neither the ``Result`` (logs, receipt) nor the other
+        statistics are computed. An unknown name raises ``KeyError``."""
+        return self._stats(self._simulate(params), names=names)
+
+    def _simulate(self, params: dict[str, Any]) -> _Outcome:
         cls = self.strategy
         values = cls.resolve_params(params)
         mode = cls._mode()
@@ -65,7 +94,7 @@ class Backtest:
 
     # -- event-driven ----------------------------------------------------------------------------
 
-    def _events(self, strategy: Strategy, broker: Broker, start: int, params: dict[str, Any]) -> Result:
+    def _events(self, strategy: Strategy, broker: Broker, start: int, params: dict[str, Any]) -> _Outcome:
         n = self.market.n_bars
         reveal = _reveal_plan(strategy)
         completed = _loop(strategy, broker, reveal, start, n)
@@ -90,7 +119,7 @@ class Backtest:
 
     def _signals(
         self, strategy: Strategy, broker: Broker, signals: Signals, start: int, params: dict[str, Any]
-    ) -> Result:
+    ) -> _Outcome:
         sig = _signal_set(signals, self.market)
         n = self.market.n_bars
         if _fast.applies(self.config, sig, len(self.market.symbols)):
@@ -106,7 +135,7 @@ class Backtest:
 
     def _targets(
         self, strategy: Strategy, broker: Broker, targets: Targets, start: int, params: dict[str, Any]
-    ) -> Result:
+    ) -> _Outcome:
         if not isinstance(targets, Targets):
             raise TypeError(f"targets() must return Targets, got {type(targets).__name__}")
         weights = as_matrix(
@@ -121,7 +150,7 @@ class Backtest:
 
     def _driven(
         self, strategy: Strategy, broker: Broker, drive: Any, start: int, params: dict[str, Any]
-    ) -> Result:
+    ) -> _Outcome:
         n = self.market.n_bars
         drive(broker, None)
         equity = _vector.ledger_of(broker.snapshots, broker.cash0, self.market.close).equity()
@@ -136,7 +165,9 @@ class Backtest:
             self._finalize(broker, start, n)
         return self._from_broker(broker, strategy, start, params)
 
-    def _fast(self, strategy: Strategy, sig: _vector.SignalSet, start: int, params: dict[str, Any]) -> Result:
+    def _fast(
+        self, strategy: Strategy, sig: _vector.SignalSet, start: int, params: dict[str, Any]
+    ) -> _Outcome:
         m = self.market
         cash = float(self.config.cash)
         run = _fast.run(m, self.config, sig, start, stop=None, finalize=False)
@@ -148,97 +179,85 @@ class Backtest:
             ledger = _vector.Ledger(run.bars, run.balance, run.pos, run.cost, cash, m.close)
             equity = ledger.equity()
         sym = m.symbols[0]
-        closed = _logs.closed_log(run.trades, sym)
         held = run.held
-        opened = _logs.open_log([] if held is None else [(sym, held[0], held[1], held[2], held[3])], m)
+
+        def opened() -> TradeLog:
+            return _logs.open_log([] if held is None else [(sym, held[0], held[1], held[2], held[3])], m)
 
         def orders() -> OrderLog:
             return _logs.fast_order_log(_fast.orders(run, sig.size, m.n_bars), sym)
 
-        return self._result(
-            strategy,
-            ledger=ledger,
-            equity=equity,
-            closed=closed,
-            opened=opened,
-            orders=orders,
-            start=start,
-            params=params,
-        )
+        def closed() -> TradeLog:
+            return _logs.closed_log(run.trades, sym)
+
+        figures = _logs.TradeFigures.of(run.trades)
+        return _Outcome(strategy, params, start, ledger, equity, figures, closed, opened, orders)
 
     # -- results -----------------------------------------------------------------------------------
 
-    def _from_broker(self, broker: Broker, strategy: Strategy, start: int, params: dict[str, Any]) -> Result:
-        closed = _logs.trade_log(broker.closed, broker.symbols)
-        opened = _logs.open_log(
-            [(t.symbol, t.size, t.entry_price, t.entry_bar, t.entry_commission) for t in broker.trades],
-            self.market,
-        )
-        ledger = _vector.ledger_of(broker.snapshots, broker.cash0, self.market.close)
-        log = broker.log
+    def _from_broker(
+        self, broker: Broker, strategy: Strategy, start: int, params: dict[str, Any]
+    ) -> _Outcome:
+        market, trades, orders_placed = self.market, list(broker.trades), broker.log
+        ledger = _vector.ledger_of(broker.snapshots, broker.cash0, market.close)
+
+        def opened() -> TradeLog:
+            rows = [(t.symbol, t.size, t.entry_price, t.entry_bar, t.entry_commission) for t in trades]
+            return _logs.open_log(rows, market)
 
         def orders() -> OrderLog:
-            return _logs.order_log(log)
+            return _logs.order_log(orders_placed)
 
-        return self._result(
-            strategy,
-            ledger=ledger,
-            equity=ledger.equity(),
-            closed=closed,
-            opened=opened,
-            orders=orders,
-            start=start,
-            params=params,
+        log = _logs.trade_log(broker.closed, broker.symbols)
+        figures = _logs.TradeFigures.from_log(log)
+        return _Outcome(
+            strategy, params, start, ledger, ledger.equity(), figures, lambda: log, opened, orders
         )
 
-    def _result(
-        self,
-        strategy: Strategy,
-        *,
-        ledger: _vector.Ledger,
-        equity: np.ndarray,
-        closed: TradeLog,
-        opened: TradeLog,
-        orders: Any,
-        start: int,
-        params: dict[str, Any],
-    ) -> Result:
+    def _result(self, run: _Outcome) -> Result:
         m = self.market
-        n = m.n_bars
-        dd = drawdown(equity, m.index)
-        warm = start - 1
-        first = min(warm, n - 1)
-        stats = compute_stats(
-            equity=equity,
-            frame=self._frame(first),
-            entry_bar=closed.entry_bar,
-            exit_bar=closed.exit_bar,
-            pnl=closed.pnl,
-            returns=closed.return_pct,
-            commissions=float(closed.commission.sum()),
-            warmup_bars=first,
-            risk_free_rate=self.config.risk_free_rate,
-            dd=dd,
-        )
+        dd = drawdown(run.equity, m.index)
         receipt = make_receipt(
-            strategy=type(strategy), params=params, data_sha256=self.data_sha256, config=self._config_json
+            strategy=type(run.strategy),
+            params=run.params,
+            data_sha256=self.data_sha256,
+            config=self._config_json,
         )
         return Result(
-            strategy=type(strategy).__name__,
-            params=params,
+            strategy=type(run.strategy).__name__,
+            params=run.params,
             symbols=m.symbols,
             index=m.index,
             is_datetime=m.is_datetime,
             tz=m.tz,
-            equity=equity,
-            account_source=ledger.account,
+            equity=run.equity,
+            account_source=run.ledger.account,
             drawdown=dd.pct,
-            stats=stats,
-            trades=closed,
-            open_trades=opened,
-            order_source=orders,
+            stats=self._stats(run, dd=dd),
+            trades=run.closed(),
+            open_trades=run.opened(),
+            order_source=run.orders,
             receipt=receipt,
-            warmup_bars=warm,
+            warmup_bars=run.start - 1,
+        )
+
+    def _stats(
+        self, run: _Outcome, *, dd: Drawdown | None = None, names: Iterable[str] | None = None
+    ) -> Stats:
+        first = min(run.start - 1, self.market.n_bars - 1)
+        trades = run.figures
+        return compute_stats(
+            equity=run.equity,
+            frame=self._frame(first),
+            entry_bar=trades.entry_bar,
+            exit_bar=trades.exit_bar,
+            pnl=trades.pnl,
+            returns=trades.return_pct,
+            commissions=float(trades.commission.sum()),
+            warmup_bars=first,
+            risk_free_rate=self.config.risk_free_rate,
+            dd=dd,
+            names=names,
         )
 
     def _frame(self, first: int) -> Frame:
@@ -264,10 +283,11 @@ def _signal_set(signals: Signals, market: Market) -> _vector.SignalSet:
         name: as_matrix(getattr(signals, name), symbols, n, dtype=bool, name=name)
         for name in ("entries", "exits", "short_entries", "short_exits")
     }
-    clash = mats["entries"] & mats["short_entries"]
-    if clash.any():
-        s, t = (int(v[0]) for v in np.nonzero(clash))
-        raise ValueError(f"entries and short_entries are both set for {symbols[s]!r} at bar {t}")
+    if signals.entries is not None and signals.short_entries is not None:
+        clash = mats["entries"] & mats["short_entries"]
+        if clash.any():
+            s, t = (int(v[0]) for v in np.nonzero(clash))
+            raise ValueError(f"entries and short_entries are both set for {symbols[s]!r} at bar {t}")
     size = signals.size
     if not (0 < size < 1 or size >= 1):
         raise ValueError(f"Signals.size must be a fraction in (0, 1) or units >= 1, got {size}")
@@ -360,4 +380,7 @@ def _user_error(exc: Exception, strategy: Strategy, method: str, bar: int | None
         f"{type(exc).__name__}: {exc}\n  in {type(strategy).__name__}.{method}(){where}, "
         f'File "{frame.filename}", line {frame.lineno}\n    {line}'
     )
-    return StrategyError(message, filename=frame.filename, lineno=frame.lineno, method=method, bar=bar)
+    trace = "".join(traceback.format_exception(exc))
+    return StrategyError(
+        message, filename=frame.filename, lineno=frame.lineno, method=method, bar=bar, trace=trace
+    )

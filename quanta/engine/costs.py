@@ -7,6 +7,7 @@ fee plus a fraction, both as in backtesting.py 0.6.6 (charged on entry and again
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from collections.abc import Callable
@@ -70,6 +71,8 @@ class PerShareCommission:
 
 def as_commission(value: CommissionLike) -> CommissionFn:
     """Normalise the ``commission=`` option to a callable ``(size, price) -> cash``."""
+    if type(value) is float and value:  # the common case (every run asks): one shared model per rate
+        return _fraction(value)
     if isinstance(value, bool):
         raise ConfigError("commission must be a number, a (fixed, fraction) tuple or a callable")
     if isinstance(value, int | float):
@@ -81,6 +84,11 @@ def as_commission(value: CommissionLike) -> CommissionFn:
     if callable(value):
         return value
     raise ConfigError(f"commission must be a number, a (fixed, fraction) tuple or a callable, got {value!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _fraction(rate: float) -> FractionCommission:
+    return FractionCommission(rate=rate)
 
 
 class Slippage(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class BacktestError(Exception):
@@ -27,7 +28,11 @@ class OrderError(BacktestError, ValueError):
 
 
 class StrategyError(BacktestError):
-    """User strategy code raised; ``filename``/``lineno`` point at the user's line."""
+    """User strategy code raised; ``filename``/``lineno`` point at the user's line.
+
+    ``trace`` is the original exception's traceback as text. The error pickles with its message,
+    fields, trace and notes, so it crosses process boundaries (``__cause__`` stays behind).
+    """
 
     def __init__(
         self,
@@ -37,12 +42,23 @@ class StrategyError(BacktestError):
         lineno: int | None,
         method: str,
         bar: int | None = None,
+        trace: str = "",
     ) -> None:
         super().__init__(message)
         self.filename = filename
         self.lineno = lineno
         self.method = method
         self.bar = bar
+        self.trace = trace
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = dict(self.__dict__)  # the fields, and notes added on the way
+        fields = {name: state.pop(name) for name in ("filename", "lineno", "method", "bar", "trace")}
+        return (_strategy_error, (str(self), fields), state)
+
+
+def _strategy_error(message: str, fields: dict[str, Any]) -> StrategyError:
+    return StrategyError(message, **fields)
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, cast
 
 import numpy as np
 
 from quanta.engine import Backtest, Market, Result, as_market
 from quanta.loading import StrategyRef
 from quanta.optimize._space import Params
+from quanta.stats import STAT_NAMES
 from quanta.strategy import Strategy
 
 Window: TypeAlias = tuple[int, int]
@@ -86,9 +87,22 @@ def kept_stats(stats: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, fl
     out: dict[str, float] = {}
     for name in names:
         value = stats.get(name)
-        if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
+        kind = type(value)
+        if kind is float or kind is int:  # the common case, without the checks below
+            out[name] = cast(float, value)
+        elif isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
             out[name] = value.item() if isinstance(value, np.number) else value
     return out
+
+
+def needed_stats(maximize: Maximize, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The statistics a backtest must compute to score with ``maximize`` and keep ``names``: every
+    one for a function of the statistics; else the named ones that exist (a missing ``maximize``
+    then fails when scored, as with the full set)."""
+    if callable(maximize):
+        return STAT_NAMES
+    wanted = {*names, maximize}
+    return tuple(name for name in STAT_NAMES if name in wanted)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -141,11 +155,12 @@ class BacktestObjective:
         return Backtest(market, self.strategy_class, **self.options)
 
     def evaluator(self, window: Window | None) -> Evaluator:
-        """Run and score one parameter set, keeping only scalars."""
+        """Run and score one parameter set, computing only the statistics it keeps and scores."""
         bt, maximize, names = self.backtest(window), self.maximize, self.stats
+        wanted = needed_stats(maximize, names)
 
         def evaluate(params: Params) -> Evaluation:
-            stats = bt.run(**params).stats
+            stats = bt.run_stats(wanted, **params)
             return score(stats, maximize), kept_stats(stats, names)
 
         return evaluate

@@ -18,7 +18,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from quanta.engine.errors import StrategyError
 from quanta.optimize._objective import Evaluation, Evaluator, Objective, Window
 from quanta.optimize._space import Params
 
@@ -89,24 +88,17 @@ class _Failure:
     error: BaseException | None
     kind: str
     message: str
-    where: tuple[str | None, int | None, str, int | None] | None
 
     @classmethod
     def of(cls, exc: Exception) -> _Failure:
-        where = None
-        if isinstance(exc, StrategyError):
-            where = (exc.filename, exc.lineno, exc.method, exc.bar)
-        try:
+        try:  # a StrategyError pickles with the user's file, line and traceback text
             pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes, just made
             kept: BaseException | None = exc
         except Exception:
             kept = None
-        return cls(None if where else kept, type(exc).__name__, str(exc), where)
+        return cls(kept, type(exc).__name__, str(exc))
 
     def exception(self) -> BaseException:
-        if self.where is not None:
-            filename, lineno, method, bar = self.where
-            return StrategyError(self.message, filename=filename, lineno=lineno, method=method, bar=bar)
         return self.error or RuntimeError(f"{self.kind}: {self.message}")
 
 

@@ -202,8 +202,20 @@ _COUNT_LIMIT = 5_000_000
 """Larger grids report their unconstrained size as the progress total instead of counting first."""
 
 
+_LIST_LIMIT = 100_000
+"""Grids up to this size are enumerated once, into a list, rather than counted and then streamed."""
+
+
 def _grid_total(space: Space, constraint: Constraint | None) -> int:
     return space.count(constraint) if space.size <= _COUNT_LIMIT else space.size
+
+
+def _grid(space: Space, constraint: Constraint | None) -> tuple[Iterable[Params], int]:
+    """The valid combinations of a grid and how many there are (the progress total)."""
+    if space.size <= _LIST_LIMIT:
+        combos = list(space.valid(constraint))
+        return combos, len(combos)
+    return space.valid(constraint), _grid_total(space, constraint)
 
 
 def search_rows(
@@ -220,10 +232,10 @@ def search_rows(
 ) -> Iterator[Row]:
     """The row stream of one search on ``pool`` (``total_known`` learns the number of evaluations)."""
     if method == "grid":
-        total = _grid_total(space, constraint)
+        combos, total = _grid(space, constraint)
         if total_known:
             total_known(total)
-        return pool.stream(space.valid(constraint), window=window, total=total, tick=tick)
+        return pool.stream(combos, window=window, total=total, tick=tick)
     if trials is None or trials < 1:
         raise ValueError(f"{method} search needs trials >= 1, got {trials}")
     if method == "random":

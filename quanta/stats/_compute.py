@@ -4,20 +4,33 @@ Sums follow pandas' order (NaN-skipping means sum a zero-filled full-length arra
 backtesting.py to the last bit or nearly. What depends only on the data (calendar periods, the
 benchmark's log returns) is prepared once in a ``Frame`` and reused by every run on that data. The
 drawdowns and the sums over days and trades run in compiled loops that add in numpy's pairwise
-order (see ``pairwise_sum``); logarithms, powers and the beta's dot product stay numpy's own.
+order (``_kernels``); logarithms, powers and the beta's dot product stay numpy's own.
+
+Each statistic belongs to a *section* that computes it with a few related ones; ``compute_stats``
+runs only the sections of the statistics asked for (an optimiser keeps about ten of them), and the
+figures sections share (annual growth, deepest drawdown) are computed once per run.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from quanta._jit import kernel
+from quanta.stats._kernels import (
+    CAST_CHUNK,
+    deepest_drawdown,
+    drawdowns_of,
+    exposed_bars,
+    period_growth,
+    placed_sum,
+    trade_figures,
+)
 
 DAY_NS = 86_400_000_000_000
 _UNITS = (DAY_NS, 3_600_000_000_000, 60_000_000_000, 1_000_000_000, 1_000_000, 1_000, 1)
@@ -89,48 +102,11 @@ class Drawdown:
 
 def drawdown(equity: np.ndarray, index: np.ndarray) -> Drawdown:
     """``1 - equity / running peak`` and each drawdown's length (index units) and depth."""
-    pct, ends, starts, peaks = _drawdowns_of(equity)
+    pct, ends, starts, peaks = drawdowns_of(equity)
     if not ends.size:  # backtesting.py then reports the non-zero drawdown values themselves
         nonzero = (pct != 0).nonzero()[0]
         return Drawdown(pct, nonzero, pct[nonzero], pct[nonzero])
     return Drawdown(pct, ends, index[ends] - index[starts], peaks)
-
-
-@kernel
-def _drawdowns_of(equity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The drawdown per bar and, per drawdown, its last bar, the bar before it and its depth.
-
-    A drawdown runs between two bars at a peak (drawdown exactly 0) that are not adjacent, or
-    from the last peak to the last bar; its depth ignores NaN (as ``np.fmax``). The running peak
-    propagates NaN (as ``np.maximum.accumulate``).
-    """
-    n = equity.shape[0]
-    pct = np.empty(n)
-    flat = np.empty(n + 1, dtype=np.int64)  # bars where the drawdown is 0, then the last bar
-    k = 0
-    peak = equity[0] if n else 0.0
-    for i in range(n):
-        value = equity[i]
-        peak = value if value > peak or math.isnan(value) else peak
-        pct[i] = 1 - value / peak
-        if pct[i] == 0:
-            flat[k] = i
-            k += 1
-    if k == 0 or flat[k - 1] != n - 1:
-        flat[k] = n - 1
-        k += 1
-    ends, starts, peaks = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k)
-    m = 0
-    for j in range(k - 1):
-        start, end = flat[j], flat[j + 1]
-        if end > start + 1:
-            deepest = pct[start]
-            for i in range(start + 1, end + 1):
-                v = pct[i]
-                deepest = v if v > deepest or math.isnan(deepest) else deepest
-            ends[m], starts[m], peaks[m] = end, start, deepest
-            m += 1
-    return pct, ends[:m], starts[:m], peaks[:m]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -234,25 +210,29 @@ def _mean_full(values: np.ndarray, positions: np.ndarray, n: int) -> float:
     if not values.size:
         return _NAN
     chunk = CAST_CHUNK if values.dtype.kind != "f" else max(n, 1)
-    return float(_placed_sum(values.astype(np.float64, copy=False), positions, n, chunk) / values.size)
+    return float(placed_sum(values.astype(np.float64, copy=False), positions, n, chunk) / values.size)
 
 
 def geometric_mean(returns: np.ndarray) -> float:
     """``exp(mean(log(1 + r))) - 1`` with NaN as 0; 0 when any ``1 + r <= 0``."""
-    r = returns + 1
-    k = r.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _geometric_mean_of(returns + 1)
+
+
+def _geometric_mean_of(growth: np.ndarray) -> float:
+    """``geometric_mean(growth - 1)``; call it with numpy's divide and invalid warnings off."""
+    k = growth.shape[0]
     if k:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            total = np.log(r).sum()
+        total = np.log(growth).sum()
         if math.isfinite(total):  # no NaN and every 1 + r > 0: the common case, in one pass
             return float(np.exp(total / k) - 1)
-    if np.isnan(r).any():
-        r = np.where(np.isnan(r), 1.0, r)
-    if (r <= 0).any():
+    if np.isnan(growth).any():
+        growth = np.where(np.isnan(growth), 1.0, growth)
+    if (growth <= 0).any():
         return 0.0
-    if not r.shape[0]:
+    if not k:
         return _NAN
-    return float(np.exp(np.log(r).sum() / r.shape[0]) - 1)
+    return float(np.exp(np.log(growth).sum() / k) - 1)
 
 
 def compute_stats(
@@ -267,74 +247,131 @@ def compute_stats(
     warmup_bars: int = 0,
     risk_free_rate: float = 0.0,
     dd: Drawdown | None = None,
+    names: Iterable[str] | None = None,
 ) -> Stats:
-    """All statistics of one run, keyed by backtesting.py's names (see ``STAT_NAMES``).
+    """The statistics of one run, keyed by backtesting.py's names, in ``STAT_NAMES`` order.
 
     ``entry_bar``/``exit_bar``/``pnl``/``returns`` describe closed trades (returns as fractions,
-    net of commissions); ``warmup_bars`` is where buy & hold starts.
+    net of commissions); ``warmup_bars`` is where buy & hold starts. ``names`` limits the work to
+    those statistics (same values as in the full set); an unknown name raises ``KeyError``.
     """
-    s = Stats()
+    sections, wanted = _plan(None if names is None else tuple(names))
+    run = _Run(equity, frame, entry_bar, exit_bar, pnl, returns, commissions, warmup_bars, risk_free_rate, dd)
+    out: dict[str, Any] = {}
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        dd = dd or drawdown(equity, frame.index)
-        _overview(
-            s,
-            equity=equity,
-            frame=frame,
-            entry_bar=entry_bar,
-            exit_bar=exit_bar,
-            commissions=commissions,
-            first=warmup_bars,
-        )
-        _risk(s, equity, frame, dd, risk_free_rate)
-        _drawdowns(s, dd, equity.shape[0], frame.unit)
-        _trades(s, frame, entry_bar=entry_bar, exit_bar=exit_bar, pl=pnl, returns=returns)
-    return s  # filled in ``STAT_NAMES`` order
+        for section in sections:
+            section(run, out)
+    return Stats(zip(wanted, map(out.__getitem__, wanted), strict=True))
 
 
-def _overview(
-    s: Stats,
-    *,
-    equity: np.ndarray,
-    frame: Frame,
-    entry_bar: np.ndarray,
-    exit_bar: np.ndarray,
-    commissions: float,
-    first: int,
-) -> None:
-    n = equity.shape[0]
-    s["Start"], s["End"] = frame.start, frame.end
-    s["Duration"] = frame.end - frame.start
-    s["Exposure Time [%]"] = _exposed_bars(entry_bar, exit_bar, n) / n * 100
-    s["Equity Final [$]"] = float(equity[-1])
-    s["Equity Peak [$]"] = float(equity.max())
-    s["Commissions [$]"] = float(commissions)
-    s["Return [%]"] = float((equity[-1] - equity[0]) / equity[0] * 100)
-    close = frame.benchmark
-    s["Buy & Hold Return [%]"] = float((close[-1] - close[first]) / close[first] * 100)
+@dataclass(slots=True, eq=False)
+class _Run:
+    """One run's inputs, and the figures several statistics share (each computed once, on demand)."""
+
+    equity: np.ndarray
+    frame: Frame
+    entry_bar: np.ndarray
+    exit_bar: np.ndarray
+    pl: np.ndarray
+    returns: np.ndarray
+    commissions: float
+    first: int
+    rf: float
+    dd: Drawdown | None
+    annual: tuple[float, float, float] | None = None
+    deepest: float | None = None
+
+    def drawdown(self) -> Drawdown:
+        """Drawdown per bar and per drawdown (the one given, else computed)."""
+        if self.dd is None:
+            self.dd = drawdown(self.equity, self.frame.index)
+        return self.dd
+
+    def max_drawdown(self) -> float:
+        """Deepest drawdown as a non-positive fraction (0 when undefined)."""
+        if self.deepest is None:
+            worst = float(self.dd.pct.max() if self.dd is not None else deepest_drawdown(self.equity))
+            self.deepest = -(0.0 if math.isnan(worst) else worst)
+        return self.deepest
+
+    def total_return(self) -> float:
+        """Return [%]."""
+        equity = self.equity
+        return float((equity[-1] - equity[0]) / equity[0] * 100)
+
+    def buy_hold(self) -> float:
+        """Buy & Hold Return [%] (from the first bar after the warm-up)."""
+        close, first = self.frame.benchmark, self.first
+        return float((close[-1] - close[first]) / close[first] * 100)
+
+    def annualized(self) -> tuple[float, float, float]:
+        """Annual return (fraction), annual volatility (%) and the Sortino ratio's downside deviation."""
+        if self.annual is None:
+            frame = self.frame
+            g, var, mean_down, days = 0.0, _NAN, _NAN, frame.annual_days
+            if frame.last is not None:
+                growth = np.empty(max(frame.last.shape[0] - 1, 0))
+                k, var, mean_down = period_growth(self.equity, frame.last, growth)
+                g = _geometric_mean_of(growth[:k])
+            base = np.float64(1 + g)  # numpy powers overflow to inf (as backtesting.py) instead of raising
+            ann = float(base**days - 1)
+            vol = float(np.sqrt((var + base**2) ** days - base ** (2 * days)) * 100)
+            self.annual = ann, vol, float(np.sqrt(mean_down) * np.sqrt(days))
+        return self.annual
 
 
-def _risk(s: Stats, equity: np.ndarray, frame: Frame, dd: Drawdown, rf: float) -> None:
-    g, var, mean_down, days = 0.0, _NAN, _NAN, frame.annual_days
-    if frame.last is not None:
-        day_returns, var, mean_down = _daily(equity, frame.last)
-        g = geometric_mean(day_returns)
-    growth = np.float64(1 + g)  # numpy powers overflow to inf (as in backtesting.py) instead of raising
-    ann = float(growth**days - 1)
-    s["Return (Ann.) [%]"] = ann * 100
-    vol = float(np.sqrt((var + growth**2) ** days - growth ** (2 * days)) * 100)
-    s["Volatility (Ann.) [%]"] = vol
-    years = frame.years
-    s["CAGR [%]"] = float((np.float64(equity[-1] / equity[0]) ** (1 / years) - 1) * 100) if years else _NAN
-    s["Sharpe Ratio"] = (ann * 100 - rf * 100) / (vol or _NAN)
-    downside = np.sqrt(mean_down) * np.sqrt(days)
-    s["Sortino Ratio"] = float(np.float64(ann - rf) / downside)
-    worst = float(dd.pct.max())
-    max_dd = -(0.0 if math.isnan(worst) else worst)
-    s["Calmar Ratio"] = ann / (-max_dd or _NAN)
-    beta = _beta(equity, frame)
-    s["Alpha [%]"] = s["Return [%]"] - rf * 100 - beta * (s["Buy & Hold Return [%]"] - rf * 100)
-    s["Beta"] = beta
-    s["Max. Drawdown [%]"] = max_dd * 100
+Section: TypeAlias = Callable[[_Run, dict[str, Any]], None]
+"""Computes a few statistics of a run into a dict."""
+
+
+def _period(r: _Run, out: dict[str, Any]) -> None:
+    start, end = r.frame.start, r.frame.end
+    out["Start"], out["End"], out["Duration"] = start, end, end - start
+
+
+def _exposure(r: _Run, out: dict[str, Any]) -> None:
+    n = r.equity.shape[0]
+    out["Exposure Time [%]"] = exposed_bars(r.entry_bar, r.exit_bar, n) / n * 100
+
+
+def _equity(r: _Run, out: dict[str, Any]) -> None:
+    out["Equity Final [$]"] = float(r.equity[-1])
+    out["Return [%]"] = r.total_return()
+
+
+def _equity_peak(r: _Run, out: dict[str, Any]) -> None:
+    out["Equity Peak [$]"] = float(r.equity.max())
+
+
+def _commissions(r: _Run, out: dict[str, Any]) -> None:
+    out["Commissions [$]"] = float(r.commissions)
+
+
+def _buy_hold(r: _Run, out: dict[str, Any]) -> None:
+    out["Buy & Hold Return [%]"] = r.buy_hold()
+
+
+def _annual(r: _Run, out: dict[str, Any]) -> None:
+    ann, vol, downside = r.annualized()
+    out["Return (Ann.) [%]"] = ann * 100
+    out["Volatility (Ann.) [%]"] = vol
+    out["Sharpe Ratio"] = (ann * 100 - r.rf * 100) / (vol or _NAN)
+    out["Sortino Ratio"] = float(np.float64(ann - r.rf) / downside)
+
+
+def _cagr(r: _Run, out: dict[str, Any]) -> None:
+    years, equity = r.frame.years, r.equity
+    out["CAGR [%]"] = float((np.float64(equity[-1] / equity[0]) ** (1 / years) - 1) * 100) if years else _NAN
+
+
+def _calmar(r: _Run, out: dict[str, Any]) -> None:
+    out["Calmar Ratio"] = r.annualized()[0] / (-r.max_drawdown() or _NAN)
+
+
+def _alpha_beta(r: _Run, out: dict[str, Any]) -> None:
+    beta, rf = _beta(r.equity, r.frame), r.rf * 100
+    out["Alpha [%]"] = r.total_return() - rf - beta * (r.buy_hold() - rf)
+    out["Beta"] = beta
 
 
 def _beta(equity: np.ndarray, frame: Frame) -> float:
@@ -346,247 +383,100 @@ def _beta(equity: np.ndarray, frame: Frame) -> float:
     return float((eq - eq.sum() / k) @ frame.market_dev / frame.market_ss)
 
 
-def _drawdowns(s: Stats, dd: Drawdown, n: int, unit: int | None) -> None:
-    s["Avg. Drawdown [%]"] = -_mean_full(dd.peaks, dd.ends, n) * 100
+def _max_drawdown(r: _Run, out: dict[str, Any]) -> None:
+    out["Max. Drawdown [%]"] = r.max_drawdown() * 100
+
+
+def _drawdowns(r: _Run, out: dict[str, Any]) -> None:
+    dd, n, unit = r.drawdown(), r.equity.shape[0], r.frame.unit
+    out["Avg. Drawdown [%]"] = -_mean_full(dd.peaks, dd.ends, n) * 100
     durations = dd.durations
     if not durations.size:
-        s["Max. Drawdown Duration"] = s["Avg. Drawdown Duration"] = _NAN
+        out["Max. Drawdown Duration"] = out["Avg. Drawdown Duration"] = _NAN
         return
     longest, mean = float(durations.max()), _mean_full(durations, dd.ends, n)
     if durations.dtype.kind == "f":  # backtesting.py's no-drawdown fallback reports depths
-        s["Max. Drawdown Duration"], s["Avg. Drawdown Duration"] = longest, mean
+        out["Max. Drawdown Duration"], out["Avg. Drawdown Duration"] = longest, mean
         return
-    s["Max. Drawdown Duration"] = _duration(longest, unit)
-    s["Avg. Drawdown Duration"] = _duration(float(np.int64(mean)) if unit is not None else mean, unit)
+    out["Max. Drawdown Duration"] = _duration(longest, unit)
+    out["Avg. Drawdown Duration"] = _duration(float(np.int64(mean)) if unit is not None else mean, unit)
 
 
-def _trades(
-    s: Stats,
-    frame: Frame,
-    *,
-    entry_bar: np.ndarray,
-    exit_bar: np.ndarray,
-    pl: np.ndarray,
-    returns: np.ndarray,
-) -> None:
-    k = pl.shape[0]
-    s["# Trades"] = k
+_TRADE_FIGURES = (
+    "Win Rate [%]",
+    "Best Trade [%]",
+    "Worst Trade [%]",
+    "Profit Factor",
+    "Expectancy [%]",
+    "SQN",
+    "Kelly Criterion",
+)
+
+
+def _trades(r: _Run, out: dict[str, Any]) -> None:
+    k = r.pl.shape[0]
+    out["# Trades"] = k
     if not k:
-        for name in STAT_NAMES[22:]:
-            s[name] = _NAN
+        out.update(dict.fromkeys(_TRADE_FIGURES, _NAN))
         return
-    wins, best, worst, gains, losses, mean_return, var_pl, mean_pl, avg_win, avg_loss = _trade_figures(
-        pl, returns
+    wins, best, worst, gains, losses, mean_return, var_pl, mean_pl, avg_win, avg_loss = trade_figures(
+        r.pl, r.returns
     )
     win_rate = wins / k
-    s["Win Rate [%]"] = win_rate * 100
-    s["Best Trade [%]"] = best * 100
-    s["Worst Trade [%]"] = worst * 100
-    s["Avg. Trade [%]"] = geometric_mean(returns) * 100
-    index = frame.index
-    durations = index[exit_bar] - index[entry_bar]
+    out["Win Rate [%]"] = win_rate * 100
+    out["Best Trade [%]"] = best * 100
+    out["Worst Trade [%]"] = worst * 100
+    out["Profit Factor"] = gains / (abs(losses) or _NAN)
+    out["Expectancy [%]"] = mean_return * 100
+    std = math.sqrt(var_pl)
+    out["SQN"] = math.sqrt(k) * mean_pl / (std or _NAN)
+    out["Kelly Criterion"] = float(win_rate - (1 - win_rate) / (np.float64(avg_win) / np.float64(-avg_loss)))
+
+
+def _avg_trade(r: _Run, out: dict[str, Any]) -> None:
+    out["Avg. Trade [%]"] = _geometric_mean_of(r.returns + 1) * 100 if r.pl.shape[0] else _NAN
+
+
+def _trade_durations(r: _Run, out: dict[str, Any]) -> None:
+    k, frame = r.pl.shape[0], r.frame
+    if not k:
+        out["Max. Trade Duration"] = out["Avg. Trade Duration"] = _NAN
+        return
+    durations = frame.index[r.exit_bar] - frame.index[r.entry_bar]
     mean = float(durations.sum(dtype=np.float64) / k)
-    s["Max. Trade Duration"] = _duration(float(durations.max()), frame.unit)
-    s["Avg. Trade Duration"] = _duration(
+    out["Max. Trade Duration"] = _duration(float(durations.max()), frame.unit)
+    out["Avg. Trade Duration"] = _duration(
         float(np.int64(mean)) if frame.unit is not None else mean, frame.unit
     )
-    s["Profit Factor"] = gains / (abs(losses) or _NAN)
-    s["Expectancy [%]"] = mean_return * 100
-    std = math.sqrt(var_pl)
-    s["SQN"] = math.sqrt(k) * mean_pl / (std or _NAN)
-    s["Kelly Criterion"] = float(win_rate - (1 - win_rate) / (np.float64(avg_win) / np.float64(-avg_loss)))
 
 
-# -- compiled reductions, summed in numpy's order ------------------------------------------------
-# numpy adds a contiguous float64 array pairwise (blocks of 8 partial sums, halves above 128
-# values); an array it must cast first is summed in buffers of 8192 values. The kernels below
-# repeat exactly that, so their sums are numpy's to the bit. Logarithms and powers stay in numpy
-# (its vectorised ``log``/``exp`` are not the C library's).
-
-CAST_CHUNK = 8192  # numpy's default buffer size
-
-
-@kernel
-def _block_sum(a: np.ndarray, first: int, n: int) -> float:
-    """numpy's sum of at most 128 values: eight partial sums, then the rest one by one."""
-    if n < 8:
-        total = 0.0
-        for i in range(first, first + n):
-            total += a[i]
-        return total
-    r0, r1, r2, r3 = a[first], a[first + 1], a[first + 2], a[first + 3]
-    r4, r5, r6, r7 = a[first + 4], a[first + 5], a[first + 6], a[first + 7]
-    i = 8
-    while i < n - n % 8:
-        j = first + i
-        r0 += a[j]
-        r1 += a[j + 1]
-        r2 += a[j + 2]
-        r3 += a[j + 3]
-        r4 += a[j + 4]
-        r5 += a[j + 5]
-        r6 += a[j + 6]
-        r7 += a[j + 7]
-        i += 8
-    paired: float = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for j in range(first + i, first + n):
-        paired += a[j]
-    return paired
+_SECTIONS: tuple[tuple[tuple[str, ...], Section], ...] = (
+    (("Start", "End", "Duration"), _period),
+    (("Exposure Time [%]",), _exposure),
+    (("Equity Final [$]", "Return [%]"), _equity),
+    (("Equity Peak [$]",), _equity_peak),
+    (("Commissions [$]",), _commissions),
+    (("Buy & Hold Return [%]",), _buy_hold),
+    (("Return (Ann.) [%]", "Volatility (Ann.) [%]", "Sharpe Ratio", "Sortino Ratio"), _annual),
+    (("CAGR [%]",), _cagr),
+    (("Calmar Ratio",), _calmar),
+    (("Alpha [%]", "Beta"), _alpha_beta),
+    (("Max. Drawdown [%]",), _max_drawdown),
+    (("Avg. Drawdown [%]", "Max. Drawdown Duration", "Avg. Drawdown Duration"), _drawdowns),
+    (("# Trades", *_TRADE_FIGURES), _trades),
+    (("Avg. Trade [%]",), _avg_trade),
+    (("Max. Trade Duration", "Avg. Trade Duration"), _trade_durations),
+)
+"""Every statistic, by the section that computes it (with the others of that section)."""
 
 
-@kernel
-def pairwise_sum(a: np.ndarray, first: int, n: int) -> float:
-    """``a[first : first + n].sum()`` in numpy's pairwise order: above 128 values, the sum of the
-    two halves (the first rounded down to a multiple of 8). The halving tree is walked with an
-    explicit stack: numba's cache cannot hold a recursive function."""
-    starts, sizes = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64)
-    lefts, stage = np.empty(64), np.zeros(64, dtype=np.int64)  # stage 1: left half pending
-    top = 0
-    starts[0], sizes[0] = first, n
-    while True:
-        if sizes[top] > 128:  # descend into the left half
-            half = sizes[top] // 2 - sizes[top] // 2 % 8
-            stage[top] = 1
-            starts[top + 1], sizes[top + 1], stage[top + 1] = starts[top], half, 0
-            top += 1
-            continue
-        value = _block_sum(a, starts[top], sizes[top])
-        while top > 0:  # hand the value up until a parent still needs its right half
-            top -= 1
-            if stage[top] == 1:
-                lefts[top], stage[top] = value, 2
-                half = sizes[top] // 2 - sizes[top] // 2 % 8
-                starts[top + 1], sizes[top + 1], stage[top + 1] = starts[top] + half, sizes[top] - half, 0
-                top += 1
-                break
-            value = lefts[top] + value
-        else:
-            return value
-
-
-@kernel
-def _sum(a: np.ndarray) -> float:
-    """``a.sum()`` of a contiguous float64 array."""
-    return pairwise_sum(a, 0, a.shape[0])
-
-
-@kernel
-def _placed_sum(values: np.ndarray, positions: np.ndarray, n: int, chunk: int) -> float:
-    """Sum of an ``n``-long zero array with ``values`` at ``positions``, in buffers of ``chunk``."""
-    full = np.zeros(n)
-    for i in range(values.shape[0]):
-        full[positions[i]] = values[i]
-    total = 0.0
-    for first in range(0, n, chunk):
-        total += pairwise_sum(full, first, min(chunk, n - first))
-    return total
-
-
-@kernel
-def _sample_var(x: np.ndarray) -> float:
-    """Sample variance (ddof=1) as pandas computes it: ``((mean - x) ** 2).sum() / (n - 1)``."""
-    n = x.shape[0]
-    if n < 2:
-        return np.nan
-    avg = _sum(x) / n
-    squares = np.empty(n)
-    for i in range(n):
-        d = avg - x[i]
-        squares[i] = d * d
-    var: float = _sum(squares) / (n - 1)
-    return var
-
-
-@kernel
-def _masked_mean(x: np.ndarray, sign: float) -> float:
-    """Mean of the values of ``x`` with the sign of ``sign`` (NaN if none), as ``x[x > 0].mean()``."""
-    picked = np.empty(x.shape[0])
-    m = 0
-    for v in x:
-        if v * sign > 0:
-            picked[m] = v
-            m += 1
-    return pairwise_sum(picked, 0, m) / m if m else np.nan
-
-
-@kernel
-def _masked_sum(x: np.ndarray, sign: float) -> float:
-    """Sum of the values of ``x`` with the sign of ``sign``, as ``x[x > 0].sum()``."""
-    picked = np.empty(x.shape[0])
-    m = 0
-    for v in x:
-        if v * sign > 0:
-            picked[m] = v
-            m += 1
-    return pairwise_sum(picked, 0, m)
-
-
-@kernel
-def _extreme(x: np.ndarray, sign: float) -> float:
-    """``x.max()`` (``sign = 1``) or ``x.min()`` (``sign = -1``): NaN if any value is NaN."""
-    best: float = x[0]
-    for v in x:
-        if math.isnan(v):
-            return float(v)
-        if v * sign > best * sign:
-            best = v
-    return best
-
-
-@kernel
-def _trade_figures(
-    pl: np.ndarray, returns: np.ndarray
-) -> tuple[int, float, float, float, float, float, float, float, float, float]:
-    """Wins, best and worst return, sums of positive and negative returns, mean return, sample
-    variance and mean of P&L, mean win and mean loss (NaN without one)."""
-    wins = 0
-    for v in pl:
-        wins += int(v > 0)
-    return (
-        wins,
-        _extreme(returns, 1.0),
-        _extreme(returns, -1.0),
-        _masked_sum(returns, 1.0),
-        _masked_sum(returns, -1.0),
-        _sum(returns) / returns.shape[0],
-        _sample_var(pl),
-        _sum(pl) / pl.shape[0],
-        _masked_mean(pl, 1.0),
-        _masked_mean(pl, -1.0),
-    )
-
-
-@kernel
-def _daily(equity: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Returns between the equity at consecutive period ends (NaN ones dropped), their sample
-    variance, and the mean square of their negative parts."""
-    m = last.shape[0]
-    returns = np.empty(max(m - 1, 0))
-    k = 0
-    for i in range(1, m):
-        r = equity[last[i]] / equity[last[i - 1]] - 1
-        if not math.isnan(r):
-            returns[k] = r
-            k += 1
-    returns = returns[:k]
-    down = np.empty(k)
-    for i in range(k):
-        r = returns[i] if returns[i] < 0.0 else 0.0
-        down[i] = r * r
-    mean_down = _sum(down) / k if k else np.nan
-    return returns, _sample_var(returns), mean_down
-
-
-@kernel
-def _exposed_bars(entry_bar: np.ndarray, exit_bar: np.ndarray, n: int) -> int:
-    """Bars during which at least one trade was open (entry to exit bar, both included)."""
-    cover = np.zeros(n + 1, dtype=np.int64)
-    for b in entry_bar:
-        cover[b] += 1
-    for b in exit_bar:
-        cover[b + 1] -= 1
-    open_trades = count = 0
-    for i in range(n):
-        open_trades += cover[i]
-        count += open_trades != 0
-    return count
+@functools.lru_cache(maxsize=256)
+def _plan(names: tuple[str, ...] | None) -> tuple[tuple[Section, ...], tuple[str, ...]]:
+    """The sections that compute ``names`` (every statistic for None), and the names in order."""
+    if names is None:
+        return tuple(section for _, section in _SECTIONS), STAT_NAMES
+    unknown = sorted(set(names) - set(STAT_NAMES))
+    if unknown:
+        raise KeyError(f"unknown statistics {unknown}; the statistics are quanta.stats.STAT_NAMES")
+    sections = tuple(section for given, section in _SECTIONS if not set(given).isdisjoint(names))
+    return sections, tuple(name for name in STAT_NAMES if name in names)

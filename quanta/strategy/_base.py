@@ -327,10 +327,14 @@ def _is_number(x: object) -> bool:
     return isinstance(x, Real) and not isinstance(x, bool)
 
 
+_PLAIN = (int, float, bool, str)
+"""Types a value keeps unchanged when its default has the same type."""
+
+
 def _coerce(owner: str, name: str, value: Any, default: Any) -> Any:
     """``value`` converted to the type of ``default`` when lossless, else a ParameterError."""
     ok, out = True, value
-    if default is None:
+    if default is None or (type(value) is type(default) and type(value) in _PLAIN):
         return value
     if isinstance(default, bool):
         ok = isinstance(value, bool | np.bool_)

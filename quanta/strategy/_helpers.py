@@ -7,6 +7,8 @@ from numbers import Real
 import numpy as np
 from numpy.typing import ArrayLike
 
+from quanta._jit import kernel
+
 
 def _as_array(x: object) -> np.ndarray:
     if isinstance(x, Real):
@@ -38,8 +40,28 @@ def crossed_below(a: ArrayLike, b: ArrayLike) -> bool:
 def crossovers(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Boolean array: True at every bar where ``a`` crosses above ``b`` (``crossover`` at each bar)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.ndim == 1 and x.shape == y.shape and _plain(x) and _plain(y):  # one pass, compiled
+        return _crossings(x, y)
     if x.shape != y.shape:
         x, y = np.broadcast_arrays(x, y)
     out = np.zeros(x.shape, dtype=bool)
     out[..., 1:] = (x[..., :-1] < y[..., :-1]) & (x[..., 1:] > y[..., 1:])
+    return out
+
+
+def _plain(a: np.ndarray) -> bool:
+    """Contiguous and writable: the one array type ``_crossings`` is compiled for."""
+    flags = a.flags
+    return bool(flags.c_contiguous and flags.writeable)
+
+
+@kernel
+def _crossings(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``crossovers`` of two 1-D arrays."""
+    n = x.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    if n:
+        out[0] = False
+    for i in range(1, n):
+        out[i] = (x[i - 1] < y[i - 1]) & (x[i] > y[i])
     return out

@@ -46,6 +46,8 @@ class Targets:
 
 def as_matrix(value: SignalInput, symbols: tuple[str, ...], n: int, *, dtype: type, name: str) -> np.ndarray:
     """A ``(n_symbols, n_bars)`` array from one array, a 2-D array or a ``{symbol: array}`` mapping."""
+    if type(value) is np.ndarray and value.shape == (n,) and len(symbols) == 1:  # the common case, first
+        return _cast(value[None, :], dtype, name)
     fill = np.nan if dtype is float else False
     if value is None:
         return _blank(len(symbols), n, dtype)

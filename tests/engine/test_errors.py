@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,6 +34,21 @@ def test_a_strategy_exception_names_the_users_file_line_and_bar() -> None:
     assert "ZeroDivisionError" in str(err)
     assert "ratio = 1 / 0" in str(err)
     assert isinstance(err.__cause__, ZeroDivisionError)
+
+
+def test_a_strategy_error_pickles_with_its_message_fields_and_traceback_text() -> None:
+    with pytest.raises(StrategyError) as caught:
+        Backtest(random_bars(1, 20), Crashes).run()
+    err = caught.value
+    err.add_note("while sweeping")
+    assert "ZeroDivisionError" in err.trace
+    assert "ratio = 1 / 0" in err.trace
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is StrategyError
+    assert str(back) == str(err)
+    assert (back.filename, back.lineno, back.method, back.bar) == (err.filename, err.lineno, "next", 5)
+    assert back.trace == err.trace
+    assert back.__notes__ == ["while sweeping"]
 
 
 def test_an_indicator_of_the_wrong_length_fails_in_init() -> None:

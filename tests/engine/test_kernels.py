@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from quanta import warmup
 from quanta.engine._vector import Ledger
-from quanta.stats import _compute
+from quanta.stats import _compute, _kernels
 
 
 @pytest.mark.parametrize("sizes", [range(0, 300), [1000, 2147, 8191, 8193, 100_003]], ids=["short", "long"])
@@ -18,7 +18,7 @@ def test_pairwise_sum_gives_numpys_sum_to_the_bit(sizes: list[int]) -> None:
     rng = np.random.default_rng(0)
     for n in sizes:
         x = rng.normal(0.0, 1.0, n) * 10.0 ** rng.integers(-6, 7)
-        assert _compute.pairwise_sum(x, 0, n) == x.sum(), n
+        assert _kernels.pairwise_sum(x, 0, n) == x.sum(), n
 
 
 @settings(max_examples=40, deadline=None)
@@ -43,9 +43,7 @@ def test_trade_figures_equal_the_numpy_expressions(values: list[float], trades: 
     rng = np.random.default_rng(seed)
     pl = np.asarray(values)
     returns = rng.normal(0.0, 0.05, len(values))
-    wins, best, worst, gains, losses, mean_r, var_pl, mean_pl, win, loss = _compute._trade_figures(
-        pl, returns
-    )
+    wins, best, worst, gains, losses, mean_r, var_pl, mean_pl, win, loss = _kernels.trade_figures(pl, returns)
     assert wins == np.count_nonzero(pl > 0)
     assert (best, worst) == (returns.max(), returns.min())
     assert (gains, losses) == (returns[returns > 0].sum(), returns[returns < 0].sum())
@@ -55,6 +53,17 @@ def test_trade_figures_equal_the_numpy_expressions(values: list[float], trades: 
     assert mean_pl == pl.sum() / len(pl)
     np.testing.assert_equal(win, pl[pl > 0].sum() / (pl > 0).sum() if (pl > 0).any() else np.nan)
     np.testing.assert_equal(loss, pl[pl < 0].sum() / (pl < 0).sum() if (pl < 0).any() else np.nan)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([0.0, 1.0, 2.5, 100.0, -3.0, np.nan, np.inf]), min_size=1, max_size=40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_deepest_drawdown_is_the_largest_drawdown_numpy_would_report(values: list[float], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    equity = np.asarray(values) + rng.normal(0.0, 1.0, len(values)) * rng.integers(0, 2)
+    np.testing.assert_equal(_kernels.deepest_drawdown(equity), _kernels.drawdowns_of(equity)[0].max())
 
 
 def test_equity_curve_holds_each_state_until_the_next_one() -> None:

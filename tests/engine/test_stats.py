@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quanta.stats import STAT_NAMES, Frame, compute_stats, drawdown, geometric_mean
+from tests.engine.test_run_stats import same
 
 INDEXES = {
     "business days": lambda n: pd.bdate_range("2019-01-01", periods=n),
@@ -93,6 +94,49 @@ def test_statistics_match_backtesting_py_definitions(
     for name, expected in ref.items():
         if not name.startswith("_"):
             assert equal(ours[name], expected), (name, ours[name], expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(runs(), st.sets(st.sampled_from(STAT_NAMES), min_size=1), st.booleans())
+def test_a_subset_of_statistics_equals_the_full_sets(
+    case: tuple[pd.Index, np.ndarray, np.ndarray, pd.DataFrame], names: set[str], with_drawdown: bool
+) -> None:
+    index, equity, close, trades = case
+    is_dt = isinstance(index, pd.DatetimeIndex)
+    values = np.asarray(index.as_unit("ns").asi8 if is_dt else index)  # type: ignore[attr-defined]
+    frame = Frame.of(values, close, is_datetime=is_dt)
+    run: dict[str, Any] = {
+        "equity": equity,
+        "frame": frame,
+        "entry_bar": trades["EntryBar"].to_numpy(),
+        "exit_bar": trades["ExitBar"].to_numpy(),
+        "pnl": trades["PnL"].to_numpy(),
+        "returns": trades["ReturnPct"].to_numpy(),
+        "commissions": 1.5,
+        "warmup_bars": min(3, len(index) - 1),
+        "risk_free_rate": 0.01,
+    }
+    full = compute_stats(**run)
+    some = compute_stats(**run, names=names, dd=drawdown(equity, values) if with_drawdown else None)
+    assert list(some) == [n for n in STAT_NAMES if n in names]
+    for name in names:
+        assert same(some[name], full[name]), (name, some[name], full[name])
+
+
+def test_an_unknown_statistic_name_raises_key_error() -> None:
+    frame = Frame.of(np.arange(3), np.ones(3), is_datetime=False)
+    empty = np.array([], dtype=np.int64)
+    with pytest.raises(KeyError, match="Sharpe"):
+        compute_stats(
+            equity=np.ones(3),
+            frame=frame,
+            entry_bar=empty,
+            exit_bar=empty,
+            pnl=np.array([]),
+            returns=np.array([]),
+            commissions=0.0,
+            names=["Sharpe"],
+        )
 
 
 def test_drawdown_reports_each_drawdown_at_its_last_bar() -> None:

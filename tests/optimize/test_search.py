@@ -14,6 +14,7 @@ import pytest
 import quanta.testing.strategies as shared_strategies
 from quanta import Backtest, Result, StrategyError
 from quanta.optimize import (
+    ROW_STATS,
     BacktestObjective,
     FunctionObjective,
     Range,
@@ -28,6 +29,7 @@ from quanta.optimize import (
     row_writer,
 )
 from quanta.testing.strategies import SmaCross, SmaCrossSignals
+from tests.engine.test_run_stats import same
 
 SPACE = {"fast": Range(5, 25, 5), "slow": Range(10, 60, 10)}
 
@@ -52,6 +54,25 @@ def test_grid_search_picks_the_best_of_evaluating_each_combination(goog: pd.Data
     assert found.evaluated == len(direct)
     assert found.best.result.stats["Sharpe Ratio"] == direct[best]
     assert found.rows["score"].iloc[0] == direct[best]
+
+
+def return_over_drawdown(stats: Any) -> float:
+    return float(stats["Return [%]"] / -stats["Max. Drawdown [%]"])
+
+
+@pytest.mark.parametrize("maximize", ["Sharpe Ratio", "SQN", return_over_drawdown])
+def test_each_row_holds_the_statistics_of_a_plain_backtest(goog: pd.DataFrame, maximize: Any) -> None:
+    options = {"commission": 0.002}
+    objective = BacktestObjective(strategy=SmaCrossSignals, data=goog, options=options, maximize=maximize)
+    space = {"fast": [2, 5, 10, 40], "slow": [3, 20, 30, 90]}
+    found = grid_search(objective, space, constraint=fast_below_slow, workers=2)
+    bt = Backtest(goog, SmaCrossSignals, **options)
+    for row in found.rows.to_dict("records"):
+        stats = bt.run(fast=row["fast"], slow=row["slow"]).stats
+        expected = maximize(stats) if callable(maximize) else stats[maximize]
+        assert same(row["score"], expected), row
+        for name in ROW_STATS:
+            assert same(float(row[name]), float(stats[name])), (name, row)
 
 
 def test_parallel_rows_equal_serial_rows(objective: BacktestObjective) -> None:
@@ -99,9 +120,6 @@ def test_bayes_search_finds_the_maximum_of_a_smooth_function() -> None:
 
 
 def test_maximise_a_callable_of_the_statistics(objective: BacktestObjective) -> None:
-    def return_over_drawdown(stats: Any) -> float:
-        return float(stats["Return [%]"] / -stats["Max. Drawdown [%]"])
-
     custom = BacktestObjective(
         strategy=SmaCrossSignals,
         data=objective.data,
