@@ -45,6 +45,13 @@ class AuditKind(StrEnum):
     API_CLIENT_REGISTERED = "api_client.registered"
     API_CLIENT_SECRET_ROTATED = "api_client.secret_rotated"
     API_CLIENT_REVOKED = "api_client.revoked"
+    STRATEGY_PUBLISHED = "strategy.published"
+    STRATEGY_VISIBILITY_CHANGED = "strategy.visibility_changed"
+    STRATEGY_DELETED = "strategy.deleted"
+    STRATEGY_FORKED = "strategy.forked"
+    STRATEGY_COLLABORATOR_ADDED = "strategy.collaborator_added"
+    STRATEGY_COLLABORATOR_ROLE_CHANGED = "strategy.collaborator_role_changed"
+    STRATEGY_COLLABORATOR_REMOVED = "strategy.collaborator_removed"
 
 
 class AccountEvent(BaseModel):

@@ -1,15 +1,17 @@
-"""Backtests submitted through the API: check, store, run in a worker thread, read back by their owner.
+"""Backtests submitted through the API: check, store, run, read back by their owner.
 
-``plan_backtest`` checks a submission (example, parameters, symbols, options) and stores it as queued;
-``BacktestRunner`` runs it on a small pool of threads (bundled examples only: user code waits for the
-sandboxed workers); ``backtest_of`` returns it to its owner and to no one else.
+``plan_backtest`` checks a submission (example or own source, parameters, symbols, options) and stores
+it as queued. ``BacktestRunner`` runs a bundled example on a small pool of threads, and hands your own
+source to the sandbox's job queue (``quanta.sandbox``): it never runs in the web process. The job has the
+backtest's id; ``backtest_of`` copies its outcome onto the backtest when it ends and returns the backtest
+to its owner and to no one else.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -30,7 +32,19 @@ from quanta.data import Timeframe, require_symbol
 from quanta.data.errors import MarketDataError, UnknownSymbolError, close_matches
 from quanta.engine import Backtest, BacktestConfig, BacktestError
 from quanta.loading import MarketData, load_market
-from quanta.runs import json_value, stats_json, trade_records
+from quanta.runs import json_value
+from quanta.sandbox import (
+    Job,
+    JobRequest,
+    JobStatus,
+    SourceSyntaxError,
+    WorkerPool,
+    check_source,
+    ensure_workers,
+    submit_job,
+)
+from quanta.sandbox._pool import forget
+from quanta.sandbox._results import backtest_json
 from quanta.settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -40,7 +54,7 @@ MAX_PARAMS = 50
 
 
 class BacktestCreate(BaseModel):
-    """A backtest to run: a bundled example (or, later, your own source) on symbols and dates."""
+    """A backtest to run: a bundled example, or your own strategy's source, on symbols and dates."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -53,7 +67,13 @@ class BacktestCreate(BaseModel):
     source: str | None = Field(
         default=None,
         max_length=200_000,
-        description="Your strategy's Python source. Not yet: needs the sandbox.",
+        description="Your strategy's Python source, run in the sandbox (docs/sandbox.md says what it may "
+        "import). Needs `symbols`.",
+    )
+    class_name: str | None = Field(
+        default=None,
+        max_length=100,
+        description="With `source`: the strategy class to run, when the source defines several.",
     )
     symbols: list[Symbol] | None = Field(
         default=None,
@@ -82,6 +102,10 @@ class BacktestCreate(BaseModel):
             raise ValueError("give exactly one of `example` and `source`")
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ValueError("`start` is after `end`")
+        if self.source is not None and not self.symbols:
+            raise ValueError("`source` needs `symbols`")
+        if self.class_name is not None and self.source is None:
+            raise ValueError("`class_name` goes with `source`")
         return self
 
 
@@ -90,7 +114,7 @@ class BacktestPublic(BaseModel):
 
     id: str
     status: BacktestStatus
-    example: str
+    example: str | None = Field(description="The bundled example; null for your own source.")
     class_name: str
     symbols: list[str]
     start: date | None
@@ -115,7 +139,7 @@ class BacktestPublic(BaseModel):
         return cls(
             id=row.public_id,
             status=row.status,
-            example=row.example,
+            example=row.example or None,
             class_name=row.class_name,
             symbols=list(row.symbols),
             start=row.start_date,
@@ -144,13 +168,11 @@ def plan_backtest(
     market: MarketAccess,
     now: datetime,
 ) -> ApiBacktest:
-    """Check a submission and store it as queued (the caller commits, then runs it)."""
+    """Check a submission and store it as queued (the caller commits, then runs it); your own source is
+    queued for the sandbox too, as a job with the backtest's id."""
     if backtest_in.source is not None:
-        raise ApiProblem(
-            501,
-            "Running your own strategy source needs the sandboxed workers of the workspace, which are not "
-            "here yet. Submit a bundled example (`example`) meanwhile.",
-            kind="sandbox-required",
+        return _plan_source(
+            session=session, principal=principal, backtest_in=backtest_in, market=market, now=now
         )
     name = backtest_in.example or ""
     found = bundled_strategy(name)
@@ -169,26 +191,111 @@ def plan_backtest(
         ) from exc
     symbols = list(backtest_in.symbols or example.symbols)
     _check_symbols(market, symbols)
-    row = ApiBacktest(
+    row = _row(
+        principal=principal,
+        backtest_in=backtest_in,
+        example=example.name,
+        class_name=example.class_name,
+        symbols=symbols,
+        params={key: json_value(value) for key, value in params.items()},
+        now=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _row(
+    *,
+    principal: Principal,
+    backtest_in: BacktestCreate,
+    example: str,
+    class_name: str,
+    symbols: list[str],
+    params: dict[str, Any],
+    now: datetime,
+) -> ApiBacktest:
+    return ApiBacktest(
         public_id="bt_" + secrets.token_urlsafe(16),
         owner_user_id=principal.user.id if principal.user is not None else None,
         owner_client_id=principal.client.id
         if principal.user is None and principal.client is not None
         else None,
         submitted_via=principal.via[:80],
-        example=example.name,
-        class_name=example.class_name,
+        example=example,
+        class_name=class_name,
         symbols=symbols,
         start_date=backtest_in.start,
         end_date=backtest_in.end,
         timeframe=backtest_in.timeframe,
-        params={key: json_value(value) for key, value in params.items()},
+        params=params,
         options={"cash": backtest_in.cash, "commission": backtest_in.commission},
         created_at=now,
     )
+
+
+def _plan_source(
+    *,
+    session: Session,
+    principal: Principal,
+    backtest_in: BacktestCreate,
+    market: MarketAccess,
+    now: datetime,
+) -> ApiBacktest:
+    """Check own source statically (the sandbox checks again) and queue it as a sandbox job."""
+    source = backtest_in.source or ""
+    if principal.user is None or principal.user.id is None:
+        raise ApiProblem(
+            403,
+            "Your own source runs for a person: use a personal access token, or an OAuth token a person "
+            "approved.",
+            kind="forbidden",
+        )
+    _check_source(source)
+    try:
+        BacktestConfig(cash=backtest_in.cash, commission=backtest_in.commission)
+    except BacktestError as exc:
+        raise _invalid("body", str(exc)) from exc
+    symbols = list(backtest_in.symbols or [])
+    _check_symbols(market, symbols)
+    row = _row(
+        principal=principal,
+        backtest_in=backtest_in,
+        example="",
+        class_name=backtest_in.class_name or "",
+        symbols=symbols,
+        params={key: json_value(value) for key, value in backtest_in.params.items()},
+        now=now,
+    )
+    request = JobRequest(
+        source=source,
+        class_name=backtest_in.class_name,
+        symbols=symbols,
+        start=backtest_in.start,
+        end=backtest_in.end,
+        timeframe=backtest_in.timeframe,
+        params=backtest_in.params,
+        config={"cash": backtest_in.cash, "commission": backtest_in.commission},
+    )
+    submit_job(session=session, owner_id=principal.user.id, request=request, public_id=row.public_id, now=now)
     session.add(row)
     session.flush()
     return row
+
+
+def _check_source(source: str) -> None:
+    try:
+        violation = check_source(source)
+    except SourceSyntaxError as exc:
+        raise _invalid("body.source", str(exc), line=exc.line) from exc
+    if violation is not None:
+        raise _invalid("body.source", violation.message, line=violation.line)
+
+
+def _invalid(location: str, message: str, *, line: int | None = None) -> ApiProblem:
+    where = f" (line {line})" if line is not None else ""
+    error: dict[str, Any] = {"location": location, "message": message} | ({"line": line} if line else {})
+    return ApiProblem(422, f"{message}{where}", kind="validation", errors=[error])
 
 
 def _check_symbols(market: MarketAccess, symbols: list[str]) -> None:
@@ -216,10 +323,38 @@ def _check_symbols(market: MarketAccess, symbols: list[str]) -> None:
 
 
 class BacktestRunner:
-    """A small pool of worker threads that run submitted backtests."""
+    """A small pool of worker threads that run bundled examples, and the sandbox for own source.
+
+    The sandbox's workers are this process's (``quanta.sandbox.ensure_workers``: the app's lifespan may
+    have started them), else started on the first own-source backtest and stopped with the runner.
+    """
 
     def __init__(self, *, workers: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quanta-backtest")
+        self._workers = workers
+        self._sandbox: WorkerPool | None = None
+
+    def run(
+        self,
+        *,
+        row: ApiBacktest,
+        settings: Settings,
+        market: MarketAccess,
+        clock: Callable[[], datetime],
+        wait: timedelta,
+    ) -> bool:
+        """Start a stored backtest; whether it finished within ``wait`` (it keeps running either way)."""
+        if row.id is None:
+            raise ValueError("the backtest was not stored")
+        if not row.example:
+            self._ensure_sandbox(settings)
+            return wait_for_job(settings=settings, public_id=row.public_id, wait=wait)
+        return self.wait(self.submit(backtest_id=row.id, settings=settings, market=market, clock=clock), wait)
+
+    def _ensure_sandbox(self, settings: Settings) -> None:
+        pool, started = ensure_workers(settings, self._workers)
+        if started:
+            self._sandbox = pool
 
     def submit(
         self, *, backtest_id: int, settings: Settings, market: MarketAccess, clock: Callable[[], datetime]
@@ -239,8 +374,25 @@ class BacktestRunner:
         return True
 
     def shutdown(self) -> None:
-        """Let running backtests finish; start no more."""
+        """Let running backtests finish; start no more; stop the sandbox workers this runner started."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._sandbox is not None:
+            forget(self._sandbox)
+            self._sandbox = None
+
+
+def wait_for_job(*, settings: Settings, public_id: str, wait: timedelta, poll: float = 0.02) -> bool:
+    """Whether the sandbox job ``public_id`` ended within ``wait``."""
+    deadline = time.monotonic() + wait.total_seconds()
+    query = select(Job.status).where(col(Job.public_id) == public_id)
+    while True:
+        with Session(db.engine(settings)) as session:
+            status = session.exec(query).first()
+        if status is None or JobStatus(status).finished:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
 
 
 def execute_backtest(
@@ -281,27 +433,50 @@ def _run(row: ApiBacktest, market: MarketAccess) -> None:
         return load_market(con, row.symbols, start=row.start_date, end=row.end_date, timeframe=timeframe)
 
     data = market.run(load)
-    result = Backtest(data.data, strategy, **row.options).run(**row.params)
-    row.stats = stats_json(result.stats)
-    row.trades = trade_records(result)
-    row.receipt = _json_safe(result.receipt.to_dict())
-    index = result.pandas_index()
-    row.equity = [
-        {"ts": json_value(ts), "equity": _number(equity), "drawdown_pct": _number(drawdown)}
-        for ts, equity, drawdown in zip(index, result.equity.tolist(), result.drawdown.tolist(), strict=True)
-    ]
+    _store_result(row, backtest_json(Backtest(data.data, strategy, **row.options).run(**row.params)))
 
 
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value
+def _store_result(row: ApiBacktest, result: dict[str, Any]) -> None:
+    row.stats = result.get("stats")
+    row.trades = result.get("trades")
+    row.equity = result.get("equity")
+    row.receipt = result.get("receipt")
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return json_value(value)
+# ---- own source: the sandbox job's outcome -------------------------------------------------------------
+
+_STATUS = {
+    JobStatus.QUEUED: BacktestStatus.QUEUED,
+    JobStatus.RUNNING: BacktestStatus.RUNNING,
+    JobStatus.SUCCEEDED: BacktestStatus.SUCCEEDED,
+    JobStatus.FAILED: BacktestStatus.FAILED,
+    JobStatus.CANCELLED: BacktestStatus.FAILED,
+}
+
+
+def refresh_backtest(*, session: Session, row: ApiBacktest) -> ApiBacktest:
+    """An own-source backtest brought up to date with its sandbox job (the caller commits)."""
+    if row.example or row.status.finished:
+        return row
+    job = session.exec(select(Job).where(col(Job.public_id) == row.public_id)).first()
+    if job is None:
+        row.status, row.error = BacktestStatus.FAILED, "Its sandbox job is gone."
+    else:
+        _copy_job(row, job)
+    session.add(row)
+    return row
+
+
+def _copy_job(row: ApiBacktest, job: Job) -> None:
+    row.status = _STATUS[job.status]
+    row.started_at, row.finished_at = job.started_at, job.finished_at
+    if job.status is JobStatus.SUCCEEDED and job.result is not None:
+        _store_result(row, job.result)
+        row.params = dict(job.result.get("params") or row.params)
+        row.class_name = str(job.result.get("strategy") or row.class_name)[:100]
+    error = job.error
+    if error is not None:
+        row.error = f"{error.kind.value}: {error}"
 
 
 # ---- reading -------------------------------------------------------------------------------------------
@@ -312,14 +487,16 @@ def backtest_of(*, session: Session, principal: Principal, public_id: str) -> Ap
     row = session.exec(select(ApiBacktest).where(col(ApiBacktest.public_id) == public_id)).first()
     if row is None or not _owns(principal, row):
         raise NotFound("No such backtest.")
-    return row
+    return refresh_backtest(session=session, row=row)
 
 
 def backtests_of(*, session: Session, principal: Principal, offset: int, limit: int) -> list[ApiBacktest]:
     """``principal``'s backtests, newest first."""
     query = select(ApiBacktest).where(_owner_clause(principal))
     query = query.order_by(col(ApiBacktest.created_at).desc(), col(ApiBacktest.id).desc())
-    return list(session.exec(query.offset(offset).limit(limit)))
+    return [
+        refresh_backtest(session=session, row=row) for row in session.exec(query.offset(offset).limit(limit))
+    ]
 
 
 def _owns(principal: Principal, row: ApiBacktest) -> bool:

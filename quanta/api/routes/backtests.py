@@ -1,8 +1,9 @@
-"""``/api/v1/backtests`` and ``/api/v1/strategies``: run bundled strategies, read results."""
+"""``/api/v1/backtests``: run bundled strategies, read results (``/api/v1/strategies`` is in
+``workspace.py``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, Security
 from pydantic import BaseModel
@@ -14,6 +15,7 @@ from quanta.api.backtests import (
     backtest_of,
     backtests_of,
     plan_backtest,
+    refresh_backtest,
 )
 from quanta.api.deps import (
     ClockDep,
@@ -28,12 +30,10 @@ from quanta.api.deps import (
 from quanta.api.models import ApiBacktest, BacktestStatus
 from quanta.api.paging import cursor_int, decode_cursor, encode_cursor, next_link
 from quanta.api.problems import ApiProblem
-from quanta.api.strategies import EXAMPLE_PREFIX, StrategyDetail, StrategyPublic, bundled_strategies
 
 router = APIRouter(route_class=QuantaRoute)
 Runner = Annotated[Principal, Security(authenticated, scopes=["backtests:run"])]
 Reader = Annotated[Principal, Security(authenticated, scopes=["backtests:read"])]
-Anyone = Annotated[Principal, Security(authenticated)]
 BacktestId = Annotated[str, Path(min_length=1, max_length=40, description="A backtest id (bt_…).")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
@@ -50,13 +50,6 @@ class RecordPage(BaseModel):
     """One page of a backtest's trades or equity curve."""
 
     items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-class StrategyPage(BaseModel):
-    """Strategies you can run."""
-
-    items: list[StrategyPublic]
     next_cursor: str | None
 
 
@@ -79,18 +72,16 @@ def submit_backtest(
     config: ConfigDep,
     clock: ClockDep,
 ) -> BacktestPublic:
-    """Run a bundled example now. Answers 201 with the results when they are ready within the wait, or 202
-    while it still runs (poll ``GET /backtests/{id}``). Your own source answers 501 until the sandbox."""
+    """Run a bundled example, or your own source in the sandbox, now. Answers 201 with the results when
+    they are ready within the wait, or 202 while it still runs (poll ``GET /backtests/{id}``)."""
     row = plan_backtest(
         session=session, principal=principal, backtest_in=backtest_in, market=market, now=clock()
     )
     session.commit()
     runner: BacktestRunner = request.app.state.quanta_api.runner
-    if row.id is None:
-        raise ValueError("the backtest was not stored")
-    future = runner.submit(backtest_id=row.id, settings=settings, market=market, clock=clock)
-    finished = runner.wait(future, config.backtest_wait)
+    finished = runner.run(row=row, settings=settings, market=market, clock=clock, wait=config.backtest_wait)
     session.refresh(row)
+    row = refresh_backtest(session=session, row=row)
     response.headers["Location"] = f"/api/v1/backtests/{row.public_id}"
     if not finished:
         response.status_code = 202
@@ -171,46 +162,3 @@ def _page(
     next_cursor = encode_cursor({"offset": offset + limit}) if offset + limit < len(records) else None
     response.headers.update(next_link(request, next_cursor))
     return RecordPage(items=chunk, next_cursor=next_cursor)
-
-
-# ---- strategies ----------------------------------------------------------------------------------------
-
-
-@router.get("/strategies", tags=["strategies"], response_model=StrategyPage)
-def list_strategies(
-    *,
-    _: Anyone,
-    source: Annotated[
-        Literal["bundled", "own", "public"],
-        Query(description="`bundled`: the examples. `own` and `public` come with the workspace."),
-    ] = "bundled",
-) -> StrategyPage:
-    """Strategies you can run: the bundled examples (any valid token). Your own (scope
-    ``strategies:read``) and public ones will be listed here too."""
-    if source != "bundled":
-        raise _workspace_needed()
-    items = [StrategyPublic.model_validate(s.model_dump(exclude={"code"})) for s in bundled_strategies()]
-    return StrategyPage(items=items, next_cursor=None)
-
-
-@router.get("/strategies/{strategy_id}", tags=["strategies"], response_model=StrategyDetail)
-def get_strategy(
-    *,
-    _: Anyone,
-    strategy_id: Annotated[str, Path(max_length=120, description="`example:<name>` for bundled examples.")],
-) -> StrategyDetail:
-    """One strategy with its code. Bundled examples have ids ``example:<name>``."""
-    if not strategy_id.startswith(EXAMPLE_PREFIX):
-        raise _workspace_needed()
-    for strategy in bundled_strategies():
-        if strategy.id == strategy_id:
-            return strategy
-    raise ApiProblem(404, f"No bundled example {strategy_id!r}.", kind="unknown-strategy")
-
-
-def _workspace_needed() -> ApiProblem:
-    return ApiProblem(
-        501,
-        "Own and public strategies come with the workspace; only bundled examples exist so far.",
-        kind="sandbox-required",
-    )
