@@ -17,6 +17,7 @@ import quanta
 from quanta.backtest_cli import COMMANDS as RUN_COMMANDS
 from quanta.data.cli import data
 from quanta.data.errors import MarketDataError
+from quanta.sandbox.cli import worker
 from quanta.settings import SettingsError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -46,6 +47,7 @@ def main() -> None:
 
 
 main.add_command(data)
+main.add_command(worker)
 for _command in RUN_COMMANDS:
     main.add_command(_command)
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, description="Redis for app state across workers.")
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers for live data.")
+    sandbox_workers: int = Field(
+        default=2,
+        ge=0,
+        description="Sandbox worker processes each app process keeps warm (0: run `quanta worker` apart).",
+    )
     secret_key: SecretStr = Field(default=SecretStr(DEVELOPMENT_SECRET))
     public_url: str = Field(
         default="http://localhost:3000", description="Where people reach the app; links in emails start here."

@@ -1,0 +1,46 @@
+"""Results as the JSON a job hands back: statistics, trades, equity curve and receipt."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from quanta.engine import Result
+from quanta.optimize import OptimizeResult
+from quanta.runs import json_value, stats_json, trade_records
+
+
+def backtest_json(result: Result) -> dict[str, Any]:
+    """``stats``, ``trades``, ``equity`` (``ts``, ``equity``, ``drawdown_pct``), ``params``, ``receipt``."""
+    index = result.pandas_index()
+    equity = [
+        {"ts": json_value(ts), "equity": _number(value), "drawdown_pct": _number(drawdown)}
+        for ts, value, drawdown in zip(index, result.equity.tolist(), result.drawdown.tolist(), strict=True)
+    ]
+    return {
+        "stats": stats_json(result.stats),
+        "trades": trade_records(result),
+        "equity": equity,
+        "params": {str(k): json_value(v) for k, v in result.params.items()},
+        "receipt": json_safe(result.receipt.to_dict()),
+    }
+
+
+def optimize_json(found: OptimizeResult) -> dict[str, Any]:
+    """The search summary (best parameters, the best rows) and the best run's statistics."""
+    summary = json_safe(found.to_dict())
+    summary["stats"] = stats_json(found.best.result.stats) if found.top else None
+    return {str(k): v for k, v in summary.items()}
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every leaf JSON-safe (see ``quanta.runs.json_value``)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return json_value(value)
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value
