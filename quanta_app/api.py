@@ -8,6 +8,8 @@ from fastapi import FastAPI
 
 from quanta import __version__, db
 from quanta.api.app import install_api
+from quanta.collab.asgi import install_collab
+from quanta.collab.service import collab_hub
 from quanta.settings import get_settings
 from quanta_app.session_api import router as session_router
 from state.market import market
@@ -38,4 +40,5 @@ def build_api() -> FastAPI:
         }
 
     install_api(api)
+    install_collab(api, collab_hub())  # ws /collab/{public_id}: y-websocket rooms (docs/collab.md)
     return api
