@@ -22,7 +22,7 @@ export REFLEX_CHECK_LATEST_VERSION := false
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
 export PATH := $(TOOLS)/node/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup system python lock tools data run test lint fmt bench clean
+.PHONY: help setup system python lock tools data run test lint fmt bench clean kafka kafka-jars flink lock-flink
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,8 +70,25 @@ fmt: python ## Format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup lint ## Set up, start the real services, run the whole suite
+test: setup kafka-jars flink lint ## Set up, start the real services, run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+KAFKA_LIBS := $(TOOLS)/kafka/libs
+
+kafka-jars: $(KAFKA_LIBS)/.fetched ## Kafka broker jars from Maven Central into .tools/kafka/libs (needs java, mvn)
+
+$(KAFKA_LIBS)/.fetched: deploy/kafka/pom.xml
+	scripts/kafka.sh fetch
+
+kafka: kafka-jars ## Run a development Kafka broker on 127.0.0.1:9092 (data in var/kafka)
+	scripts/kafka.sh run
+
+flink: | $(UV) ## PyFlink env (.venv-flink) and the Kafka connector jar in .tools/flink (needs java, mvn)
+	UV=$(UV) PYTHON_SYSTEM=$(PYTHON_SYSTEM) scripts/flink-env.sh
+
+lock-flink: | $(UV) ## Re-resolve requirements-flink.lock from requirements-flink.in
+	$(UV) pip compile -q requirements-flink.in --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu -o requirements-flink.lock
 
 BENCH_VENV := .venv-bench
 
@@ -87,5 +104,5 @@ bench: setup $(BENCH_VENV)/.installed ## Speed and memory figures as ratios agai
 	$(BENCH_VENV)/bin/python -m bench $(BENCH)
 
 clean: ## Remove environments, tools, build output, compiled kernels and local data
-	rm -rf $(VENV) $(BENCH_VENV) $(TOOLS) .web var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .venv-flink $(TOOLS) .web var .pytest_cache .mypy_cache .ruff_cache
 	find quanta -name '*.nbi' -o -name '*.nbc' | xargs -r rm -f

@@ -9,6 +9,8 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 [ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation fonts-dejavu-core)
 [ -n "$(pg_bin)" ] || need+=(postgresql)
 have redis-server || need+=(redis-server)
+have java || need+=(openjdk-17-jre-headless)  # Kafka broker and Flink mini cluster
+have mvn || need+=(maven)  # fetches the Kafka and Flink connector jars from Maven Central
 
 if ((${#need[@]} == 0)); then
   exit 0

@@ -1,8 +1,8 @@
-"""Shared fixtures: real PostgreSQL and Redis servers for the session, and market stores per backend.
+"""Shared fixtures: real PostgreSQL, Redis and Kafka servers for the session, market stores per backend.
 
-``postgres_url`` and ``redis_url`` start one throwaway server each per test session (on first use)
-and fail loudly if it cannot start. ``market_con`` runs a test once on DuckDB and once on PostgreSQL,
-each time on a fresh, empty market store.
+``postgres_url``, ``redis_url`` and ``kafka_bootstrap`` start one throwaway server each per test
+session (on first use) and fail loudly if it cannot start. ``market_con`` runs a test once on DuckDB
+and once on PostgreSQL, each time on a fresh, empty market store.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ibis.backends import BaseBackend
 from quanta.accounts import passwords
 from quanta.data import connect, load_bundled
 from quanta.settings import Settings
-from quanta.testing.services import postgres_server, redis_server
+from quanta.testing.services import KafkaBroker, kafka_server, postgres_server, redis_server
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -44,6 +44,19 @@ def redis_url() -> Iterator[str]:
     """URL of a Redis server that lives for the whole session."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker]:
+    """A single-node Kafka broker for the whole session; fault tests may stop and start it."""
+    with kafka_server() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker) -> str:
+    """``host:port`` of the session's Kafka broker (the same across a fault test's stop and start)."""
+    return kafka_broker.bootstrap
 
 
 @pytest.fixture

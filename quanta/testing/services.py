@@ -1,22 +1,27 @@
-"""Real, throwaway PostgreSQL and Redis servers for tests.
+"""Real, throwaway PostgreSQL, Redis and Kafka servers for tests.
 
 Each server lives in its own temporary folder on a free loopback port and is always stopped and
 removed on exit. ``postgres_server()`` runs ``initdb``/``pg_ctl`` as a non-root user when the tests
 run as root (PostgreSQL refuses to run as root); ``redis_server()`` needs ``redis-server`` on PATH
-(Debian package ``redis-server``).
+(Debian package ``redis-server``); ``kafka_server()`` needs ``java`` and the broker jars that
+``make kafka-jars`` (``scripts/kafka.sh fetch``) puts in ``.tools/kafka/libs``.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +221,185 @@ def _ping_redis(url: str, process: subprocess.Popen[bytes]) -> None:
         client.ping()
     finally:
         client.close()
+
+
+# --- Kafka -----------------------------------------------------------------------------------
+
+_REPO = Path(__file__).resolve().parents[2]
+KAFKA_LIBS = _REPO / ".tools" / "kafka" / "libs"
+KAFKA_CONFIG = _REPO / "deploy" / "kafka"
+_KAFKA_HEAP = ("-Xmx512m", "-Xms128m")
+_KAFKA_STOP_TIMEOUT = 30.0
+
+
+class KafkaBroker:
+    """A single-node KRaft broker (broker and controller in one JVM) in its own folder.
+
+    ``bootstrap`` stays the same across :meth:`stop` and :meth:`start`, and so does the data: a
+    restarted broker keeps its topics, offsets and producer state, as after a real outage.
+    """
+
+    def __init__(self, root: Path, *, libs: Path = KAFKA_LIBS) -> None:
+        self.root = root
+        self.libs = libs
+        self.port = free_port()
+        self.controller_port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` for clients (``QUANTA_KAFKA_BOOTSTRAP``)."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the broker process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def format(self) -> None:
+        """Write ``server.properties`` and format a fresh log folder (``StorageTool --standalone``)."""
+        template = (KAFKA_CONFIG / "server.properties").read_text()
+        fields = {"BROKER_PORT": self.port, "CONTROLLER_PORT": self.controller_port, "LOG_DIR": self.data}
+        for name, value in fields.items():
+            template = template.replace(f"@{name}@", str(value))
+        (self.root / "server.properties").write_text(template)
+        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        format_args = ["format", "--standalone", "-t", cluster, "-c", str(self.root / "server.properties")]
+        _run(self._java("kafka.tools.StorageTool", *format_args), _RunAs(), self.logs / "server.log")
+
+    def start(self) -> None:
+        """Start the broker and wait until it answers a metadata request; fail with its log tail."""
+        if self.running:
+            return
+        with (self.logs / "console.log").open("ab") as console:
+            self._process = subprocess.Popen(  # noqa: S603 (fixed java command, no shell)
+                self._java("kafka.Kafka", str(self.root / "server.properties")),
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                start_new_session=True,
+            )
+        try:
+            _wait_for(self._probe, "Kafka", timeout=60)
+        except ServiceError as exc:
+            self.stop(kill=True)
+            raise ServiceError(f"{exc}\n--- Kafka log tail ---\n{self.log_tail()}") from exc
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the broker: a clean shutdown (SIGTERM), or a crash with ``kill=True`` (SIGKILL)."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            process.wait(timeout=_KAFKA_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The broker's first errors and last log lines, and its console output, for error messages."""
+        log = self.logs / "server.log"
+        text = log.read_text(errors="replace").splitlines() if log.exists() else []
+        starts = [i for i, line in enumerate(text) if " ERROR " in line or " FATAL " in line][:5]
+        errors = [line for i in starts for line in text[i : i + 3]]  # with the exception's first lines
+        console = self.logs / "console.log"
+        parts = [
+            "first errors:",
+            *errors,
+            f"last {lines} lines:",
+            *text[-lines:],
+            console.read_text(errors="replace")[-2000:] if console.exists() else "",
+        ]
+        return "\n".join(parts)
+
+    @property
+    def data(self) -> Path:
+        """The broker's log folder (topics, offsets, metadata)."""
+        return self.root / "data"
+
+    @property
+    def logs(self) -> Path:
+        """Where the broker writes ``server.log`` (log4j2) and ``console.log`` (stdout/stderr)."""
+        return self.root / "logs"
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        java = shutil.which("java")
+        if java is None:
+            msg = "`java` is not on PATH; install a JRE 17+ (apt-get install openjdk-17-jre-headless)"
+            raise ServiceError(msg)
+        if not any(self.libs.glob("kafka_*.jar")):
+            msg = f"no Kafka jars in {self.libs}; run `make kafka-jars` (scripts/kafka.sh fetch)"
+            raise ServiceError(msg)
+        return [
+            java,
+            *_KAFKA_HEAP,
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={KAFKA_CONFIG / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.logs}",
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
+        ]
+
+    def _probe(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            code = None if self._process is None else self._process.returncode
+            raise ServiceError(f"the Kafka broker exited with code {code}")
+        if not kafka_brokers("127.0.0.1", self.port):
+            msg = "the broker is up but lists no brokers yet"
+            raise ConnectionError(msg)
+
+
+@contextlib.contextmanager
+def kafka_server(*, libs: Path = KAFKA_LIBS) -> Iterator[KafkaBroker]:
+    """Start a fresh single-node Kafka broker on free loopback ports; yield it (see :class:`KafkaBroker`).
+
+    The broker's folder (config, data, logs) is removed on exit, whatever happened.
+    """
+    root = Path(tempfile.mkdtemp(prefix="quanta-kafka-"))
+    broker = KafkaBroker(root, libs=libs)
+    try:
+        broker.logs.mkdir()
+        broker.format()
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def kafka_brokers(host: str, port: int, *, timeout: float = 2.0) -> list[tuple[int, str, int]]:
+    """``(node_id, host, port)`` of every broker in a Metadata (v4) answer from ``host:port``.
+
+    Written against the wire protocol so that the core never needs a Kafka client library.
+    """
+    client = b"quanta-probe"
+    request = struct.pack(">hhih", 3, 4, 1, len(client)) + client + struct.pack(">ib", -1, 0)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(struct.pack(">i", len(request)) + request)
+        (size,) = struct.unpack(">i", _receive(sock, 4))
+        answer = _receive(sock, size)
+    (count,) = struct.unpack_from(">i", answer, 8)  # after correlation id and throttle time
+    position, brokers = 12, []
+    for _ in range(count):
+        node, host_length = struct.unpack_from(">ih", answer, position)
+        position += 6
+        broker_host = answer[position : position + host_length].decode()
+        position += host_length
+        broker_port, rack_length = struct.unpack_from(">ih", answer, position)
+        position += 6 + max(rack_length, 0)
+        brokers.append((node, broker_host, broker_port))
+    return brokers
+
+
+def _receive(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            msg = "the connection closed mid-answer"
+            raise ConnectionError(msg)
+        data += chunk
+    return bytes(data)

@@ -1,0 +1,10 @@
+"""PyFlink jobs. They run in their own environment, ``.venv-flink`` (``make flink``), never in the app's.
+
+- :mod:`pipelines.flink.bars` — the bars job's settings and its Flink SQL (plain Python, imports in
+  either environment);
+- :mod:`pipelines.flink.bars_job` — the job itself (``.venv-flink/bin/python -m pipelines.flink.bars_job``);
+- :mod:`pipelines.flink.launch` — start, stop and restore the job from the app's environment (tests,
+  scripts): paths of ``.venv-flink`` and the connector jar, the command line, the latest checkpoint.
+
+See docs/streaming-flink.md.
+"""

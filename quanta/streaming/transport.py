@@ -1,0 +1,92 @@
+"""The transport interface: publish keyed records to topics, subscribe to a topic's records.
+
+Two implementations carry bytes with the same semantics: :class:`quanta.streaming.bus.InProcessBus`
+(asyncio, the embedded default) and ``pipelines.kafka.KafkaTransport`` (aiokafka, when
+``QUANTA_KAFKA_BOOTSTRAP`` is set). The jobs in :mod:`quanta.streaming.jobs` see only this interface.
+
+Records with the same key keep their order. A subscription is an async iterator of
+:class:`Message`; ``commit()`` marks every message it returned so far as processed (Kafka commits the
+consumer group's offsets; the bus has nothing to remember) and ``stop()`` ends the iteration after
+the current message, so a job can flush before it closes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One record as a subscriber receives it."""
+
+    topic: str
+    key: str | None
+    value: bytes
+    timestamp_ms: int | None = None
+    partition: int = 0
+    offset: int = -1
+
+
+class Subscription(Protocol):
+    """Records of one topic, in order per partition (per key)."""
+
+    def __aiter__(self) -> Self: ...
+
+    async def __anext__(self) -> Message: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None:
+        """Everything returned so far is processed (a consumer group resumes after it)."""
+        ...
+
+    def stop(self) -> None:
+        """End the iteration after the current message."""
+        ...
+
+
+class Transport(Protocol):
+    """Keyed records in, subscriptions out."""
+
+    async def publish(
+        self, topic: str, key: str | None, value: bytes, *, timestamp_ms: int | None = None
+    ) -> None:
+        """Send a record (it may be buffered until :meth:`flush`)."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until every record published so far is stored; raise if one could not be."""
+        ...
+
+    def subscribe(
+        self, topic: str, *, group: str | None = None, from_beginning: bool = False
+    ) -> Subscription:
+        """A subscription to ``topic``: from the first retained record, or from now on."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topics:
+    """Topic names; ``namespace`` prefixes them all (tests use one per test)."""
+
+    namespace: str = ""
+
+    @property
+    def ticks(self) -> str:
+        """Ticks from the feed, keyed by symbol."""
+        return f"{self.namespace}quanta.ticks"
+
+    @property
+    def dead_letters(self) -> str:
+        """Tick records that were malformed, of an unknown version or too late, with the reason."""
+        return f"{self.namespace}quanta.ticks.dlq"
+
+    def bars(self, interval: str) -> str:
+        """Bars of one interval (``quanta.bars.1s``, ``quanta.bars.1m``), keyed by symbol."""
+        return f"{self.namespace}quanta.bars.{interval}"
