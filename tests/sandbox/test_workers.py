@@ -120,7 +120,8 @@ def test_bad_requests_fail_with_a_clear_kind(
 
 
 def test_a_search_reports_progress_then_its_best_parameters(sandbox: Sandbox) -> None:
-    space = {"fast": [3, 5, 8, 10, 13, 15, 18], "slow": [20, 25, 30, 40, 50, 60, 70, 80]}
+    # Big enough to outlast several heartbeats (0.2 s) even with the fast sweep path.
+    space = {"fast": list(range(2, 30)), "slow": list(range(31, 101, 2))}
     public_id = submit(
         sandbox, sandbox.attacker, SMA_CROSS, kind="optimize", space=space, start=None, end=None
     )
@@ -131,7 +132,7 @@ def test_a_search_reports_progress_then_its_best_parameters(sandbox: Sandbox) ->
 
     assert job.error is None, job.error
     assert job.result is not None
-    assert job.result["evaluated"] == 56
+    assert job.result["evaluated"] == 28 * 35
     assert set(job.result["best_params"]) == {"fast", "slow"}
     assert any(0.2 < p < 1.0 for p in seen), seen
     assert job.progress == 1.0
