@@ -6,7 +6,11 @@ import reflex as rx
 
 from components.auth import user_menu
 
-NAV_LINKS = [("Markets", "/markets", "candlestick-chart"), ("Results", "/results", "line-chart")]
+NAV_LINKS = [
+    ("Markets", "/markets", "candlestick-chart"),
+    ("Strategies", "/strategies", "file-code-2"),
+    ("Results", "/results", "line-chart"),
+]
 
 
 def _logo() -> rx.Component:

@@ -11,10 +11,12 @@ import reflex as rx
 
 from quanta import db
 from quanta.mail import deliver_pending, mailer_for
+from quanta.sandbox import running_workers
 from quanta.settings import get_settings
 from quanta_app.api import build_api
 from quanta_app.pages import (  # noqa: F401  (registers the pages)
     consent,
+    embed,
     index,
     invitations,
     markets,
@@ -26,6 +28,8 @@ from quanta_app.pages import (  # noqa: F401  (registers the pages)
     settings,
     signin,
     signup,
+    strategies,
+    strategy,
     verify,
 )
 
@@ -57,6 +61,20 @@ async def deliver_mail() -> None:
         await asyncio.sleep(MAIL_INTERVAL)
 
 
-app = rx.App(api_transformer=build_api())
+@asynccontextmanager
+async def sandbox_workers() -> AsyncIterator[None]:
+    """Warm sandbox workers that run user strategies outside the web process (docs/sandbox.md)."""
+    count = get_settings().sandbox_workers
+    if count == 0:
+        yield
+        return
+    with running_workers(get_settings(), count):
+        yield
+
+
+api = build_api()
+app = rx.App(api_transformer=api)
 app.register_lifespan_task(migrate_app_database)
 app.register_lifespan_task(deliver_mail)
+app.register_lifespan_task(sandbox_workers)
+app.register_lifespan_task(api.state.quanta_collab.running)  # stores pending room edits at shutdown
