@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 
 import quanta.accounts.models  # noqa: F401  (accounts tables and the mail outbox)
 from quanta.api import models as _api_models  # noqa: F401  (API backtests; OAuth grants, tokens, identities)
+from quanta.chat import models as _chat_models  # noqa: F401  (rooms, messages, notifications, reports)
 from quanta.collab import models as _collab_models  # noqa: F401  (persisted room updates)
 from quanta.sandbox import models as _sandbox_models  # noqa: F401  (the job queue)
 from quanta.workspace import models as _workspace_models  # noqa: F401  (strategies, versions, stars, …)

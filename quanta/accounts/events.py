@@ -52,6 +52,11 @@ class AuditKind(StrEnum):
     STRATEGY_COLLABORATOR_ADDED = "strategy.collaborator_added"
     STRATEGY_COLLABORATOR_ROLE_CHANGED = "strategy.collaborator_role_changed"
     STRATEGY_COLLABORATOR_REMOVED = "strategy.collaborator_removed"
+    CHAT_MESSAGE_REMOVED = "chat.message_removed"
+    CHAT_USER_MUTED = "chat.user_muted"
+    CHAT_USER_BANNED = "chat.user_banned"
+    CHAT_RESTRICTION_LIFTED = "chat.restriction_lifted"
+    CHAT_REPORT_DISMISSED = "chat.report_dismissed"
 
 
 class AccountEvent(BaseModel):
