@@ -8,6 +8,7 @@ from components.auth import user_menu
 
 NAV_LINKS = [
     ("Markets", "/markets", "candlestick-chart"),
+    ("Live", "/live", "radio"),
     ("Strategies", "/strategies", "file-code-2"),
     ("Results", "/results", "line-chart"),
 ]

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, description="Redis for app state across workers.")
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers for live data.")
+    live_symbols: str = Field(
+        default="GOOG,AAPL,MSFT,IBM", description="Symbols of the live market page, comma-separated."
+    )
+    live_speed: float = Field(
+        default=1.0, gt=0, le=1000, description="Trading days per second of the embedded live replay."
+    )
+    live_feed: bool = Field(
+        default=True, description="Run the live market feed in the app (docs/broadcast.md)."
+    )
     sandbox_workers: int = Field(
         default=2,
         ge=0,
@@ -87,6 +96,11 @@ class Settings(BaseSettings):
     def market_duckdb_path(self) -> Path:
         """The DuckDB file that holds market data in the embedded default."""
         return (self.duckdb_path or self.var_dir / "market.duckdb").resolve()
+
+    @property
+    def live_symbol_list(self) -> list[str]:
+        """``live_symbols`` as a list, in the given order, without blanks or repeats."""
+        return list(dict.fromkeys(s.strip() for s in self.live_symbols.split(",") if s.strip()))
 
     @property
     def uploads_dir(self) -> Path:

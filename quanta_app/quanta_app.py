@@ -14,11 +14,13 @@ from quanta.mail import deliver_pending, mailer_for
 from quanta.sandbox import running_workers
 from quanta.settings import get_settings
 from quanta_app.api import build_api
+from quanta_app.live import run_live
 from quanta_app.pages import (  # noqa: F401  (registers the pages)
     consent,
     embed,
     index,
     invitations,
+    live,
     markets,
     orgs,
     profile,
@@ -76,5 +78,6 @@ api = build_api()
 app = rx.App(api_transformer=api)
 app.register_lifespan_task(migrate_app_database)
 app.register_lifespan_task(deliver_mail)
+app.register_lifespan_task(run_live)
 app.register_lifespan_task(sandbox_workers)
 app.register_lifespan_task(api.state.quanta_collab.running)  # stores pending room edits at shutdown

@@ -1,0 +1,117 @@
+"""The app's broadcast: one hub per worker, its websocket ``/live/ws``, and the live market feed.
+
+``install_live(api)`` (in ``quanta_app.api``) declares the market topics and mounts the websocket;
+``run_live`` (a lifespan task) runs the hub — with ``QUANTA_REDIS_URL``, through Redis, so every worker
+numbers the messages alike — and keeps the market feed going:
+
+- no ``QUANTA_KAFKA_BOOTSTRAP``: the stored daily bars of ``QUANTA_LIVE_SYMBOLS`` replayed as live
+  ticks (``QUANTA_LIVE_SPEED`` trading days per second, looping), through ``EmbeddedMarket``;
+- with it: the bars of ``quanta.bars.1s`` read from Kafka (produced by ``pipelines.bars``).
+
+With several workers (Redis), one worker at a time runs the feed (a Redis lease); the others relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterable, AsyncIterator
+from functools import lru_cache
+
+import pyarrow as pa  # type: ignore[import-untyped]
+from fastapi import FastAPI
+
+from pipelines.kafka import KafkaTransport
+from quanta import data
+from quanta.broadcast import Hub, RedisLease, RedisRelay
+from quanta.broadcast.asgi import Peer, install_broadcast
+from quanta.broadcast.market import INTERVAL, Feed, MarketBroadcast, ReplayFeed, common_history
+from quanta.settings import Settings, get_settings
+from quanta.streaming import Message, Topics, load_bars
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PREFIXES = ("market.",)
+
+
+@lru_cache(maxsize=1)
+def live_hub() -> Hub:
+    """This worker's hub (relayed through Redis when ``QUANTA_REDIS_URL`` is set)."""
+    settings = get_settings()
+    return Hub(relay=RedisRelay(settings.redis_url) if settings.redis_url else None)
+
+
+@lru_cache(maxsize=1)
+def live_market() -> MarketBroadcast:
+    """The market topics of ``QUANTA_LIVE_SYMBOLS`` on this worker's hub."""
+    return MarketBroadcast(live_hub(), get_settings().live_symbol_list)
+
+
+def authorize(topic: str, peer: Peer) -> bool:
+    """Market topics are public. Private topics (a competition's) will check ``peer.cookies`` here."""
+    del peer
+    return topic.startswith(PUBLIC_PREFIXES)
+
+
+def install_live(api: FastAPI) -> None:
+    """Declare the market topics and serve the hub at ``/live/ws``."""
+    live_market()
+    install_broadcast(api, live_hub(), authorize=authorize)
+
+
+@contextlib.asynccontextmanager
+async def run_live() -> AsyncIterator[None]:
+    """Lifespan task: run the hub and, unless ``QUANTA_LIVE_FEED=false``, the market feed."""
+    settings = get_settings()
+    async with live_hub().running():
+        feed = (
+            asyncio.create_task(_keep_feeding(settings), name="live-market") if settings.live_feed else None
+        )
+        try:
+            yield
+        finally:
+            if feed is not None:
+                feed.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feed
+
+
+async def _keep_feeding(settings: Settings) -> None:
+    market = live_market()
+    feed = kafka_feed(settings.kafka_bootstrap) if settings.kafka_bootstrap else replay_feed(settings)
+    if settings.redis_url:
+        await RedisLease(settings.redis_url, "market-feed").run(lambda: market.follow(feed))
+    else:
+        await market.follow(feed)
+
+
+def replay_feed(settings: Settings) -> ReplayFeed:
+    """The stored bars of the live symbols, replayed in real time."""
+    symbols = settings.live_symbol_list
+
+    def load() -> pa.Table:
+        con = data.connect(settings, read_only=True)
+        try:
+            stored = set(data.symbols(con))
+            missing = [s for s in symbols if s not in stored]
+            if missing:
+                log.warning("live symbols without stored bars (run `quanta data load`): %s", missing)
+            return common_history(load_bars(con, [s for s in symbols if s in stored]))
+        finally:
+            con.disconnect()
+
+    return ReplayFeed(load, speed=settings.live_speed)
+
+
+def kafka_feed(bootstrap: str, *, topics: Topics | None = None) -> Feed:
+    """The 1-second bars on Kafka, from now on (a private consumer: every worker may read them)."""
+    topic = (topics or Topics()).bars(INTERVAL)
+
+    @contextlib.asynccontextmanager
+    async def open_feed(not_before_ms: int) -> AsyncIterator[AsyncIterable[Message]]:
+        del not_before_ms  # Kafka's bars carry their own times
+        async with KafkaTransport(bootstrap).subscribe(topic) as records:
+            yield records
+
+    return open_feed

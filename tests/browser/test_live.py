@@ -1,0 +1,80 @@
+"""The live market page in a real browser: the chart ticks, the price is the hub's, the badge says live."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from quanta.broadcast.client import BroadcastClient
+from quanta.testing.app_server import RunningApp
+
+pytestmark = pytest.mark.browser
+
+LIVE_TIMEOUT = 90_000  # ms: the first page load of a fresh production build may compile for a while
+
+
+def hub_closes(app: RunningApp, symbol: str) -> list[str]:
+    """The closes of ``symbol``'s recent bars as the app's hub has them, formatted as the page shows them."""
+
+    async def snapshot() -> dict[str, Any]:
+        client = await BroadcastClient.connect(app.url.replace("http://", "ws://") + "/live/ws")
+        await client.subscribe(f"market.bars.1s.{symbol}")
+        frame = await client.receive()
+        await client.close()
+        return frame
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API runs an event loop in this thread
+        frame = thread.submit(asyncio.run, asyncio.wait_for(snapshot(), 20)).result()
+    assert frame["kind"] == "snapshot"
+    return [f"{bar['c']:,.2f}" for bar in frame["data"]["bars"]]
+
+
+def shown(page: Page, test_id: str) -> str:
+    return page.get_by_test_id(test_id).inner_text()
+
+
+def test_the_live_chart_ticks_and_says_live(page: Page, app_server: RunningApp) -> None:
+    page.goto(f"{app_server.url}/live")
+    market = page.get_by_test_id("live-market")
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT)
+    expect(market).to_have_attribute("data-bars", re.compile(r"^[1-9]\d*$"))
+    canvas = page.get_by_test_id("live-chart").locator("canvas").first
+    box = canvas.bounding_box()
+    assert box is not None
+    assert box["width"] > 300
+    assert box["height"] > 200
+
+    prices, seqs = [shown(page, "live-last-price")], [int(market.get_attribute("data-seq") or 0)]
+    deadline = time.monotonic() + 15
+    while len(set(prices)) < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        prices.append(shown(page, "live-last-price"))
+        seqs.append(int(market.get_attribute("data-seq") or 0))
+
+    assert len(set(prices)) >= 3, f"the price did not move: {prices}"
+    assert seqs == sorted(seqs)
+    assert seqs[-1] > seqs[0]
+    expect(page.get_by_test_id("live-status")).to_have_text("live")
+    assert prices[-1] in hub_closes(app_server, "GOOG")  # the page shows the hub's data, not a guess
+    expect(page.get_by_test_id("live-indicator-sma_20")).to_have_text(re.compile(r"^[\d,]+\.\d\d$"))
+    expect(page.get_by_test_id("live-volume")).to_have_text(re.compile(r"^[\d,]+$"))
+
+
+def test_picking_another_symbol_follows_its_topic(page: Page, app_server: RunningApp) -> None:
+    page.goto(f"{app_server.url}/live")
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT)
+
+    page.get_by_test_id("live-symbol").click()
+    page.get_by_role("option", name="AAPL").click()
+
+    market = page.get_by_test_id("live-market")
+    expect(market).to_have_attribute("data-symbol", "AAPL")
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+    expect(market).to_have_attribute("data-bars", re.compile(r"^[1-9]\d*$"))
+    assert shown(page, "live-last-price") in hub_closes(app_server, "AAPL")
