@@ -107,7 +107,8 @@ def runs_table() -> rx.Component:
     )
 
 
-def _name_value_table(rows: rx.Var[list[dict[str, str]]], testid: str) -> rx.Component:
+def name_value_table(rows: rx.Var[list[dict[str, str]]], testid: str) -> rx.Component:
+    """Rows of ``{name, value}`` (statistics, a receipt) as a two-column table."""
     return rx.table.root(
         rx.table.body(
             rx.foreach(
@@ -123,12 +124,13 @@ def _name_value_table(rows: rx.Var[list[dict[str, str]]], testid: str) -> rx.Com
     )
 
 
-def _trades_table() -> rx.Component:
+def trades_table(trades: rx.Var[list[dict[str, str]]]) -> rx.Component:
+    """Closed trades (``quanta.results_view`` rows) as a table."""
     return rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(title) for _, title in TRADE_COLUMNS])),
         rx.table.body(
             rx.foreach(
-                ResultsState.trades,
+                trades,
                 lambda trade: rx.table.row(*[rx.table.cell(trade[key]) for key, _ in TRADE_COLUMNS]),
             )
         ),
@@ -167,13 +169,13 @@ def run_detail() -> rx.Component:
                 min_width="0",
                 spacing="3",
             ),
-            rx.card(_name_value_table(ResultsState.stats, "stats-table"), width=["100%", "100%", "22em"]),
+            rx.card(name_value_table(ResultsState.stats, "stats-table"), width=["100%", "100%", "22em"]),
             direction=rx.breakpoints(initial="column", md="row"),
             spacing="3",
             width="100%",
         ),
         rx.heading("Trades", size="4"),
-        rx.scroll_area(_trades_table(), max_height="28em", type="auto"),
+        rx.scroll_area(trades_table(ResultsState.trades), max_height="28em", type="auto"),
         rx.heading("Receipt", size="4"),
         rx.text(
             "Re-running with the same strategy source, parameters, data and engine version "
@@ -181,7 +183,7 @@ def run_detail() -> rx.Component:
             size="2",
             color_scheme="gray",
         ),
-        _name_value_table(ResultsState.receipt, "receipt-table"),
+        name_value_table(ResultsState.receipt, "receipt-table"),
         width="100%",
         spacing="4",
     )

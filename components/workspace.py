@@ -4,19 +4,22 @@ settings and collaborators for its owner, and the embed snippet.
 Write controls are shown only to those whose role allows them; the services decide anyway. People's text
 (titles, descriptions, messages, sources) is rendered in text nodes, never as HTML.
 
-Slots for other work: ``editor_slot()`` (the collaborative editor replaces the read-only code block; feed
-``StrategyState.set_source`` from its ``on_change`` and drop the textarea of ``save_form()``) and
-``run_panel_slot()`` (the run panel).
+The source is in the live collaborative editor (``editor_slot()``, with who else is there); "Save version"
+saves the room's text; the run panel (``components.strategy_run``) backtests and optimises it for
+everyone on the page to see.
 """
 
 from __future__ import annotations
 
 import reflex as rx
 
+from components.editor import strategy_editor
 from components.forms import error, section, submit, success
 from components.gallery import forked_from, verified_figures
+from components.strategy_run import on_value, run_panel
+from state.strategy_run import StrategyRunShared, StrategyRunState, completion_words
 from state.workspace import COLLABORATOR_ROLES, StrategyState
-from state.workspace_views import CollaboratorRow, DiffRow, LineageRow, VersionRow
+from state.workspace_views import CollaboratorRow, DiffRow, LineageRow, PeerView, VersionRow
 
 MONO = "var(--code-font-family, ui-monospace, SFMono-Regular, Menlo, monospace)"
 DIFF_COLOURS = {
@@ -119,90 +122,116 @@ def header() -> rx.Component:
 # ---- source, saving, running ---------------------------------------------------------------------------
 
 
-def code_block() -> rx.Component:
-    """The latest version's source, read-only, with line numbers."""
-    pre_style = {
-        "font_family": MONO,
-        "font_size": "13px",
-        "line_height": "1.5",
-        "margin": "0",
-        "white_space": "pre",
-    }
-    return rx.box(
-        rx.cond(
-            StrategyState.latest_version > 0,
-            rx.hstack(
-                rx.el.pre(
-                    StrategyState.gutter,
-                    style={**pre_style, "text_align": "right", "user_select": "none"},
-                    color=rx.color("gray", 9),
-                    padding_right="0.75em",
-                    border_right=f"1px solid {rx.color('gray', 5)}",
-                ),
-                rx.el.pre(
-                    rx.el.code(StrategyState.latest_source), style=pre_style, data_testid="strategy-source"
-                ),
-                spacing="3",
-                align="start",
+def _peer_avatar(peer: rx.Var[PeerView]) -> rx.Component:
+    return rx.tooltip(
+        rx.hstack(
+            rx.box(
+                rx.text(peer.initials, size="1", weight="bold", color="white"),
+                background_color=peer.color,
+                border_radius="9999px",
+                width="1.6em",
+                height="1.6em",
+                display="flex",
+                align_items="center",
+                justify_content="center",
             ),
-            rx.text("No version saved yet.", color_scheme="gray", size="2"),
+            rx.text(peer.name, size="1", data_testid="peer-name"),
+            spacing="1",
+            align="center",
         ),
-        padding="0.75em",
-        border=f"1px solid {rx.color('gray', 5)}",
-        border_radius="var(--radius-3)",
-        background_color=rx.color("gray", 2),
-        overflow_x="auto",
-        max_height="32em",
-        overflow_y="auto",
+        content=peer.name + " is editing here",
+    )
+
+
+def presence() -> rx.Component:
+    """Who else has this strategy open, and whether the editor is connected."""
+    return rx.hstack(
+        rx.badge(
+            rx.cond(StrategyState.editor_status != "", StrategyState.editor_status, "connecting"),
+            color_scheme=rx.match(
+                StrategyState.editor_status, ("connected", "green"), ("refused", "red"), "gray"
+            ),
+            variant="soft",
+            data_testid="editor-status",
+        ),
+        rx.cond(
+            StrategyState.peers.length() > 0,  # type: ignore[attr-defined]
+            rx.hstack(
+                rx.text("Also here:", size="1", color_scheme="gray"),
+                rx.foreach(StrategyState.peers, _peer_avatar),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+                data_testid="peers",
+            ),
+            rx.text("Nobody else is here.", size="1", color_scheme="gray"),
+        ),
+        rx.spacer(),
+        rx.cond(
+            StrategyState.edited,
+            rx.badge(
+                "changed since v", StrategyState.latest_version, color_scheme="amber", data_testid="edited"
+            ),
+        ),
+        rx.cond(~StrategyState.can_edit, rx.badge("read-only", color_scheme="gray", data_testid="read-only")),
+        spacing="2",
+        align="center",
         width="100%",
+        wrap="wrap",
     )
 
 
 def editor_slot() -> rx.Component:
-    """Where the strategy's source is shown — for now a read-only code block. The collaborative editor
-    replaces this: ``strategy_editor(StrategyState.strategy_id, read_only=~StrategyState.can_edit,
-    on_change=StrategyState.set_source, …)``."""
-    return code_block()
+    """The strategy's source in the live collaborative editor (CodeMirror + Yjs, room = the strategy's
+    public id): owners and editors type together, viewers watch; errors of the last run are marked."""
+    return rx.vstack(
+        on_value(StrategyRunShared.version.to_string(), StrategyState.refresh),  # saved on another page
+        presence(),
+        rx.box(
+            strategy_editor(
+                StrategyState.strategy_id,
+                read_only=~StrategyState.can_edit,
+                user_name=StrategyState.editor_name,
+                user_color=StrategyState.user_color,
+                diagnostics=StrategyRunState.diagnostics,
+                completions=completion_words(),
+                height=460,
+                on_change=[StrategyState.set_source, StrategyRunState.source_changed],
+                on_peers=StrategyState.set_peers,
+                on_status=StrategyState.set_editor_status,
+            ),
+            border=f"1px solid {rx.color('gray', 5)}",
+            border_radius="var(--radius-3)",
+            overflow="hidden",
+            width="100%",
+        ),
+        spacing="2",
+        width="100%",
+    )
 
 
 def run_panel_slot() -> rx.Component:
-    """Where the run panel (sandboxed backtests of this strategy) goes; empty until it lands."""
-    return rx.fragment()
+    """The run panel: backtest or optimise the editor's text in the sandbox, seen live by everyone here."""
+    return run_panel()
 
 
 def save_form() -> rx.Component:
-    """Owners and editors save the text as a new version, with a message. The text comes from the
-    textarea here until the collaborative editor feeds ``StrategyState.source``."""
+    """Owners and editors save the editor's text (what everyone in the room sees) as a new version."""
     return rx.form(
-        rx.vstack(
-            rx.text("Edit the source", size="2", weight="medium"),
-            rx.text_area(
-                name="source",
-                default_value=StrategyState.latest_source,
-                key="source-" + StrategyState.strategy_id + "-" + StrategyState.latest_version.to_string(),
-                aria_label="Source",
-                rows="18",
-                spell_check=False,
-                width="100%",
-                style={"font_family": MONO, "font_size": "13px"},
+        rx.hstack(
+            rx.input(
+                name="message",
+                placeholder="What changed?",
+                aria_label="Version message",
+                max_length=500,
+                flex_grow="1",
             ),
-            rx.hstack(
-                rx.input(
-                    name="message",
-                    placeholder="What changed?",
-                    aria_label="Version message",
-                    max_length=500,
-                    flex_grow="1",
-                ),
-                submit("Save version"),
-                width="100%",
-                spacing="2",
-            ),
-            spacing="2",
+            submit("Save version"),
             width="100%",
+            spacing="2",
         ),
-        on_submit=StrategyState.save_version,
-        reset_on_submit=False,
+        on_submit=lambda form: [StrategyState.save_version(form), StrategyRunShared.announce_version()],
+        reset_on_submit=True,
         width="100%",
         data_testid="save-form",
     )
@@ -236,7 +265,7 @@ def _version_row(row: rx.Var[VersionRow]) -> rx.Component:
                         "Restore",
                         size="1",
                         variant="soft",
-                        on_click=StrategyState.restore(row.number),
+                        on_click=[StrategyState.restore(row.number), StrategyRunShared.announce_version()],
                         aria_label="Restore version " + row.number.to_string(),
                     ),
                 ),

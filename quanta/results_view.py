@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -65,6 +66,154 @@ def run_detail(*, runs: BaseBackend, market: BaseBackend, run_id: str) -> RunDet
         trades=[_trade_row(trade) for trade in run.trades.to_dict("records")],
         receipt=[{"name": key, "value": str(value)} for key, value in run.receipt.items()],
     )
+
+
+def job_detail(
+    *,
+    result: Mapping[str, Any],
+    market: BaseBackend,
+    symbols: list[str],
+    start: date | None = None,
+    end: date | None = None,
+) -> RunDetail:
+    """A sandboxed backtest's result (``quanta.sandbox`` job JSON: ``stats``, ``equity``, ``trades``,
+    ``params``, ``receipt``) as the same view model as a saved run's.
+
+    Candles and markers are drawn for single-symbol runs whose symbol is in the market store, over
+    ``start``–``end`` (default: the equity curve's span).
+    """
+    points = list(result.get("equity") or [])
+    stamps = pd.to_datetime([point["ts"] for point in points]) if points else pd.DatetimeIndex([])
+    seconds = _epoch_seconds(stamps)
+    trades = _trades_frame(result.get("trades") or [])
+    params = dict(result.get("params") or {})
+    period = [
+        start or (stamps[0].date() if len(stamps) else None),
+        end or (stamps[-1].date() if len(stamps) else None),
+    ]
+    summary = {
+        "run_id": "",
+        "strategy": str(result.get("strategy") or ""),
+        "symbols": ", ".join(symbols),
+        "period": " → ".join(day.isoformat() for day in period if day is not None),
+        "params": ", ".join(f"{key}={value}" for key, value in params.items()),
+    }
+    stats = dict(result.get("stats") or {})
+    summary.update({name: display(stats.get(name)) for name in HEADLINE})
+    candles: dict[str, list[float | int]] = {}
+    markers: list[dict[str, Any]] = []
+    if len(symbols) == 1 and period[0] is not None and period[1] is not None:
+        try:
+            frame = data.bars(market, symbols[0], start=period[0], end=period[1]).to_polars()
+        except MarketDataError:
+            frame = None
+        if frame is not None:
+            candles, markers = columnar(frame), _markers(trades)
+    return RunDetail(
+        summary=summary,
+        stats=[{"name": name, "value": display(value)} for name, value in stats.items()],
+        equity=_series(seconds, "Equity", EQUITY_COLOR, [_float(p.get("equity")) for p in points]),
+        drawdown=_series(
+            seconds, "Drawdown %", DRAWDOWN_COLOR, [-100.0 * _float(p.get("drawdown_pct")) for p in points]
+        ),
+        candles=candles,
+        markers=markers,
+        trades=[_trade_row(trade) for trade in trades.to_dict("records")],
+        receipt=[
+            {"name": str(key), "value": str(value)} for key, value in (result.get("receipt") or {}).items()
+        ],
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizeDetail:
+    """What an optimisation found, JSON-ready: the best parameters (``{name, value}`` rows, values as
+    text), the best run's statistics, and a heatmap of the score over the first two parameters (the best
+    score over the others): ``heatmap = {x, y, columns, rows: [{label, cells: [{text, color, ink}]}]}``,
+    empty without parameters."""
+
+    best_params: list[dict[str, str]]
+    stats: list[dict[str, str]]
+    heatmap: dict[str, Any]
+    evaluated: int
+    maximize: str
+
+
+HEAT_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+"""A light-to-dark blue scale: low scores light, high scores dark."""
+EMPTY_CELL = "#e5e7eb"
+
+
+def optimize_detail(*, result: Mapping[str, Any], names: list[str] | None = None) -> OptimizeDetail:
+    """An optimise job's result (``best_params``, ``stats``, ``grid``: every set's params and score)
+    as what the page shows; ``names`` orders the parameters (default: as the grid has them)."""
+    best = dict(result.get("best_params") or {})
+    grid = [row for row in result.get("grid") or [] if isinstance(row, Mapping)]
+    order = names or (list(grid[0].get("params") or {}) if grid else list(best))
+    return OptimizeDetail(
+        best_params=[{"name": str(k), "value": str(v)} for k, v in best.items()],
+        stats=[
+            {"name": name, "value": display(value)} for name, value in (result.get("stats") or {}).items()
+        ],
+        heatmap=_heatmap(grid, order[:2]) if order else {},
+        evaluated=int(result.get("evaluated") or len(grid)),
+        maximize=str(result.get("maximize") or ""),
+    )
+
+
+def _heatmap(grid: list[Mapping[str, Any]], axes: list[str]) -> dict[str, Any]:
+    x = axes[0]
+    y = axes[1] if len(axes) > 1 else ""
+    best: dict[tuple[Any, Any], float] = {}
+    for row in grid:
+        params, score = row.get("params") or {}, row.get("score")
+        if x not in params or (y and y not in params):
+            continue
+        key = (params[x], params[y] if y else "")
+        value = float(score) if isinstance(score, int | float) and math.isfinite(score) else math.nan
+        if key not in best or (not math.isnan(value) and (math.isnan(best[key]) or value > best[key])):
+            best[key] = value
+    xs = sorted({k[0] for k in best}, key=_sort_key)
+    ys = sorted({k[1] for k in best}, key=_sort_key, reverse=True)  # high values on top, like a chart
+    finite = [v for v in best.values() if not math.isnan(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    top = max(best.items(), key=lambda kv: -math.inf if math.isnan(kv[1]) else kv[1])[0] if finite else None
+    rows = [
+        {"label": str(b), "cells": [_cell(best.get((a, b)), low, high, top == (a, b)) for a in xs]}
+        for b in ys
+    ]
+    return {"x": x, "y": y, "columns": [str(a) for a in xs], "rows": rows}
+
+
+def _cell(value: float | None, low: float, high: float, is_best: bool) -> dict[str, str]:
+    if value is None or math.isnan(value):
+        return {"text": "", "color": EMPTY_CELL, "ink": "#6b7280", "best": ""}
+    share = 0.5 if high == low else (value - low) / (high - low)
+    step = min(len(HEAT_COLORS) - 1, int(share * len(HEAT_COLORS)))
+    return {
+        "text": f"{value:.3g}",
+        "color": HEAT_COLORS[step],
+        "ink": "#ffffff" if step >= 3 else "#111827",
+        "best": "best" if is_best else "",
+    }
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    return (0, value) if isinstance(value, int | float) and not isinstance(value, bool) else (1, str(value))
+
+
+def _trades_frame(records: list[Mapping[str, Any]]) -> pd.DataFrame:
+    columns = ["entry_time", "exit_time", "size", "entry_price", "exit_price", "pnl", "return_pct"]
+    frame = pd.DataFrame.from_records(list(records), columns=columns)
+    for name in ("entry_time", "exit_time"):
+        frame[name] = pd.to_datetime(frame[name])
+    for name in columns[2:]:
+        frame[name] = pd.to_numeric(frame[name]).astype(float)
+    return frame
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _row(summary: RunSummary) -> dict[str, str]:

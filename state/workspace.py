@@ -9,9 +9,10 @@ Hooks for the live editor and the run panel:
 
 - ``strategy_id`` is the strategy's public id (``st_…``, the editor's room); ``role`` is the viewer's access
   (``owner``, ``editor``, ``viewer``, or '' when not loaded); ``can_edit`` says whether they may save.
-- ``source`` is the text a "Save version" saves when the form carries no ``source`` field: point the
-  editor's ``on_change`` at ``set_source``. ``latest_source`` is the newest saved version's source and
-  ``latest_version`` its number (0: none yet).
+- "Save version" saves the text of the strategy's editing room (``quanta.collab.room_text``: what every
+  editor sees now); ``source`` — which the editor's ``on_change`` keeps up to date through ``set_source``
+  — is the fallback when the room cannot be read. ``latest_source`` is the newest saved version's source
+  and ``latest_version`` its number (0: none yet).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from typing import Any
 
 import reflex as rx
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from quanta import db
 from quanta.accounts import AccountsError
 from quanta.accounts.models import User
+from quanta.collab import replace_room_text, room_text
 from quanta.workspace import Access, CollaboratorRole, StrategyNotFound, Visibility, service
 from quanta.workspace.models import (
     CollaboratorCreate,
@@ -40,13 +43,15 @@ from state.workspace_views import (
     CollaboratorRow,
     DiffRow,
     LineageRow,
+    PeerView,
     StrategyCard,
     VersionRow,
     collaborator_rows,
     diff_rows,
     embed_snippet,
-    line_numbers,
     lineage_view,
+    peer_views,
+    person_color,
     strategy_card,
     tag_list,
     version_rows,
@@ -55,8 +60,19 @@ from state.workspace_views import (
 MAX_VERSIONS_SHOWN = 100
 VISIBILITIES = [v.value for v in Visibility]
 COLLABORATOR_ROLES = [r.value for r in CollaboratorRole]
+EDITOR_STATUSES = ("connecting", "connected", "disconnected", "refused")
 
 StrategyAction = Callable[[Session, User, Strategy], None]
+
+
+def editing_text(public_id: str, fallback: str) -> str:
+    """The text of a strategy's editing room (what every editor sees now), else ``fallback``."""
+    if not public_id:
+        return fallback
+    try:
+        return room_text(public_id) or fallback
+    except (TimeoutError, SQLAlchemyError):
+        return fallback
 
 
 class StrategyState(AuthState):
@@ -68,6 +84,8 @@ class StrategyState(AuthState):
     latest_version: int = 0
     latest_source: str = ""
     source: str = ""
+    peers: list[PeerView] = []
+    editor_status: str = ""
     versions: list[VersionRow] = []
     diff_old: str = ""
     diff_new: str = ""
@@ -106,9 +124,19 @@ class StrategyState(AuthState):
         return [str(row.number) for row in self.versions]
 
     @rx.var
-    def gutter(self) -> str:
-        """Line numbers of the latest source."""
-        return line_numbers(self.latest_source)
+    def user_color(self) -> str:
+        """This person's colour in the editor (their cursor, their avatar for the others)."""
+        return person_color(self.viewer.username or "guest")
+
+    @rx.var
+    def editor_name(self) -> str:
+        """The name the others see at this person's cursor."""
+        return self.viewer_name or "Guest"
+
+    @rx.var
+    def edited(self) -> bool:
+        """Whether the editor's text differs from the latest saved version."""
+        return self.latest_version > 0 and self.source != self.latest_source
 
     @rx.var
     def embeddable(self) -> bool:
@@ -129,6 +157,7 @@ class StrategyState(AuthState):
         """Show the strategy of the URL (not found: no such strategy, or a private one of someone else)."""
         self.strategy_id, self.latest_version, self.latest_source, self.source = "", 0, "", ""
         self.strategy, self.role, self.missing, self.loaded = StrategyCard(), "", False, False
+        self.peers, self.editor_status = [], ""
         self.diff, self.diff_summary, self.diff_old, self.diff_new = [], "", "", ""
         self.confirming_delete, self.error, self.message = False, "", ""
         self.origin = self.router.url.origin
@@ -147,9 +176,45 @@ class StrategyState(AuthState):
         self.loaded = True
 
     @rx.event
+    def refresh(self, version: str) -> None:
+        """Show the versions again when someone on the page saved version ``version`` (or restored one)."""
+        if not self.strategy_id or not version.isdigit() or int(version) <= self.latest_version:
+            return
+        try:
+            with db.session() as unit:
+                user = self._user(unit)
+                self._show(unit, user, self._strategy(unit))
+        except StrategyNotFound as exc:
+            self.missing, self.error = True, str(exc)
+        except AccountsError as exc:
+            self.error = str(exc)
+
+    @rx.event
+    def reshow(self) -> None:
+        """Show the strategy again (its verified backtest changed: a run of it was verified)."""
+        if not self.strategy_id:
+            return
+        try:
+            with db.session() as unit:
+                user = self._user(unit)
+                self._show(unit, user, self._strategy(unit))
+        except AccountsError as exc:
+            self.error = str(exc)
+
+    @rx.event
     def set_source(self, source: str) -> None:
         """The text a "Save version" saves (the editor reports every change here)."""
         self.source = source
+
+    @rx.event
+    def set_peers(self, peers: list[dict[str, str]]) -> None:
+        """Who else is in the editing room (as their editors say; names and colours are checked)."""
+        self.peers = peer_views(peers)
+
+    @rx.event
+    def set_editor_status(self, status: str) -> None:
+        """The editor's connection: connecting, connected, disconnected or refused."""
+        self.editor_status = status if status in EDITOR_STATUSES else ""
 
     @rx.event
     def set_diff_old(self, number: str) -> None:
@@ -187,9 +252,12 @@ class StrategyState(AuthState):
 
     @rx.event
     def save_version(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
-        """Save the text (the form's ``source`` field, else ``source``) as the next version."""
+        """Save the text as the next version: the form's ``source`` field if it has one, else what the
+        strategy's editing room holds now (``quanta.collab.room_text``), else ``source``."""
         if "source" in form:
             self.source = str(form["source"] or "").replace("\r\n", "\n")
+        else:
+            self.source = editing_text(self.strategy_id, self.source)
         try:
             version_in = VersionCreate(source=self.source, message=text(form, "message"))
         except ValidationError as exc:
@@ -203,19 +271,28 @@ class StrategyState(AuthState):
         return self._act(run)
 
     @rx.event
-    def restore(self, number: int) -> rx.event.EventSpec | None:
-        """Save version ``number``'s source again as the newest version."""
+    async def restore(self, number: int) -> rx.event.EventSpec | None:
+        """Save version ``number``'s source again as the newest version, and put it in the editor for
+        everyone editing (only the lines that differ change)."""
         try:
             wanted = int(number)
         except (TypeError, ValueError):
             self.error = "Choose a version to restore."
             return None
+        restored: list[str] = []
 
         def run(unit: Session, user: User, strategy: Strategy) -> None:
             saved = service.restore_version(session=unit, actor=user, strategy=strategy, number=wanted)
+            restored.append(saved.source)
             self.message = f"Restored version {wanted} as version {saved.number}."
 
-        return self._act(run)
+        result = self._act(run)
+        if restored:
+            try:
+                await replace_room_text(self.strategy_id, restored[0])
+            except (TimeoutError, SQLAlchemyError):
+                self.error = "The version was restored, but the editor could not be updated: reload the page."
+        return result
 
     @rx.event
     def toggle_star(self) -> rx.event.EventSpec | None:

@@ -8,9 +8,11 @@ React escapes.
 
 from __future__ import annotations
 
+import colorsys
 import dataclasses
 import html
 import re
+import zlib
 
 from quanta.workspace.models import (
     CollaboratorPublic,
@@ -205,6 +207,51 @@ def lineage_view(lineage: Lineage) -> tuple[list[LineageRow], list[LineageRow]]:
 def tag_list(text: str) -> list[str]:
     """The tags typed in one field, separated by commas or spaces ('' entries dropped)."""
     return [tag for tag in _TAG_SEPARATORS.split(text.strip()) if tag]
+
+
+@dataclasses.dataclass(frozen=True)
+class PeerView:
+    """Someone else in a strategy's editing room: their name, initials and colour."""
+
+    name: str = ""
+    initials: str = ""
+    color: str = ""
+
+
+MAX_PEERS = 30
+MAX_PEER_NAME = 60
+DEFAULT_PEER_COLOR = "#6b7280"
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def person_color(name: str) -> str:
+    """A stable colour for a person in the editor (``#rrggbb``), from their name."""
+    hue = zlib.crc32(name.encode()) % 360 / 360
+    red, green, blue = colorsys.hls_to_rgb(hue, 0.42, 0.7)
+    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+
+
+def peer_views(peers: object) -> list[PeerView]:
+    """The people an editor reports in its room: at most 30, names trimmed to 60 characters, colours
+    only ``#rrggbb`` (anything else is grey), one entry per name and colour."""
+    if not isinstance(peers, list):
+        return []
+    views: list[PeerView] = []
+    seen: set[tuple[str, str]] = set()
+    for peer in peers:
+        if not isinstance(peer, dict):
+            continue
+        name = " ".join(str(peer.get("name") or "").split())[:MAX_PEER_NAME]
+        color = str(peer.get("color") or "")
+        color = color if _COLOR.match(color) else DEFAULT_PEER_COLOR
+        if not name or (name, color) in seen:
+            continue
+        seen.add((name, color))
+        initials = "".join(part[0] for part in name.split()[:2]).upper() or name[:1].upper()
+        views.append(PeerView(name=name, initials=initials, color=color))
+        if len(views) == MAX_PEERS:
+            break
+    return views
 
 
 def line_numbers(source: str) -> str:

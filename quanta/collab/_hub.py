@@ -60,6 +60,11 @@ class CollabHub:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the rooms live on (None until the first client or edit)."""
+        return self._loop
+
+    @property
     def rooms(self) -> dict[str, Room]:
         """The rooms open in this worker, by name."""
         return self._rooms
@@ -284,7 +289,16 @@ class CollabHub:
         for name, room in self._rooms.items():
             self._relay.publish(name, Kind.QUERY, room.state_vector())
 
-    # ---- reading the text -------------------------------------------------------------------------------
+    # ---- reading and replacing the text -----------------------------------------------------------------
+
+    async def replace_text(self, public_id: str, text: str) -> bool:
+        """Make a room's text ``text`` (opening the room if needed): every client, the store and the
+        other workers get the change; whether anything changed."""
+        room = await self._enter(public_id)
+        try:
+            return room.replace_text(text)
+        finally:
+            self._release(public_id)
 
     def room_text(self, public_id: str) -> str:
         """The current source text of a room: live if open in this worker, else as stored (or seeded).

@@ -33,6 +33,7 @@ from pycrdt import (
 )
 
 from quanta.collab._integrate import Integrator
+from quanta.collab._store import replace_text
 from quanta.collab.models import SOURCE, RoomOptions, can_write
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,22 @@ class Room:
         if len(self._applied) > 1:
             return merge_updates(*self._applied)
         return self._applied[0] if self._applied else None
+
+    def replace_text(self, new: str) -> bool:
+        """Make the text ``new`` on the server's behalf (restoring a saved version): the changed lines
+        are replaced, and the change goes to every client, the store and the other workers like a
+        client's edit; whether anything changed."""
+        self._applied.clear()
+        with self.doc.transaction(origin="server"):
+            changed = replace_text(self.text, new)
+        if not changed or not self._applied:
+            return False
+        change = merge_updates(*self._applied) if len(self._applied) > 1 else self._applied[0]
+        self._broadcast(create_update_message(change))
+        self._hooks.persist(change)
+        if self._hooks.publish_update is not None:
+            self._hooks.publish_update(change)
+        return True
 
     def _on_change(self, event: TransactionEvent) -> None:
         self._applied.append(event.update)

@@ -7,6 +7,7 @@ its order. Calls are blocking: the room server runs them in a worker thread.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,28 @@ _TABLE: sa.Table = CollabUpdate.__table__  # type: ignore[attr-defined]
 SEED_CLIENT_ID = 1
 """The Yjs client id of seed text: every worker seeding a room writes the very same update (same ids,
 same content), so seeding twice, in two workers at once, still yields the text once."""
+
+
+def replace_text(text: Text, new: str) -> bool:
+    """Make ``text`` read ``new`` by replacing only the lines that differ (so the others keep their
+    identity: cursors and concurrent edits there survive); whether anything changed. Call it inside one
+    transaction to make one update."""
+    old = str(text)
+    if old == new:
+        return False
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    offsets = [0]
+    for line in before:
+        offsets.append(offsets[-1] + len(line.encode()))  # pycrdt indexes text in UTF-8 bytes
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
+        if tag == "equal":
+            continue
+        if i2 > i1:
+            del text[offsets[i1] : offsets[i2]]
+        if j2 > j1:
+            text.insert(offsets[i1], "".join(after[j1:j2]))
+    return True
 
 
 def seed_update(text: str) -> bytes:
@@ -101,6 +124,20 @@ class UpdateStore:
                 .values(update=snapshot, created_at=self._clock())
             )
             return len(rows)
+
+    def replace(self, room: str, text: str) -> bool:
+        """Change a room's stored text to ``text`` with one more update (a room nobody has open: open
+        rooms change through ``CollabHub.replace_text``); whether it changed."""
+        doc: Doc[Any] = Doc()
+        integrator = Integrator(doc)
+        for update in self.load(room):
+            integrator.apply(update)
+        before = doc.get_state()
+        with doc.transaction():
+            changed = replace_text(doc.get(SOURCE, type=Text), text)
+        if changed:
+            self.append(room, [doc.get_update(before)])
+        return changed
 
     def text(self, room: str) -> str:
         """The room's stored source text."""

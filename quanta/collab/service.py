@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from quanta import db
 from quanta.collab._hub import CollabHub
 from quanta.collab._relay import RedisRelay, Relay
@@ -40,6 +42,24 @@ def set_current_hub(hub: CollabHub | None) -> None:
     """Make ``hub`` the one ``room_text`` reads (``install_collab`` does this)."""
     global _current  # noqa: PLW0603 - one room server per process, like the database engines
     _current = hub
+
+
+async def replace_room_text(public_id: str, text: str, *, settings: Settings | None = None) -> bool:
+    """Make the text of the strategy ``public_id``'s room ``text`` — what restoring a version does — so
+    everyone editing sees it; whether anything changed. Only the lines that differ are replaced.
+
+    Through this worker's room server when there is one (its other workers follow through the relay),
+    else straight in the store. Awaitable from any event loop.
+    """
+    hub = _current
+    if hub is None:
+        store = UpdateStore(db.engine(settings))
+        return await asyncio.to_thread(store.replace, public_id, text)
+    loop = hub.loop
+    if loop is None or loop is asyncio.get_running_loop():
+        return await hub.replace_text(public_id, text)
+    future = asyncio.run_coroutine_threadsafe(hub.replace_text(public_id, text), loop)
+    return await asyncio.wrap_future(future)
 
 
 def room_text(public_id: str, *, settings: Settings | None = None) -> str:

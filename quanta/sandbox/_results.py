@@ -26,10 +26,24 @@ def backtest_json(result: Result) -> dict[str, Any]:
     }
 
 
+MAX_GRID_ROWS = 2_500
+"""Parameter sets whose scores an optimise result lists (for heatmaps), best first."""
+
+
 def optimize_json(found: OptimizeResult) -> dict[str, Any]:
-    """The search summary (best parameters, the best rows) and the best run's statistics."""
+    """The search summary (best parameters, the best rows), the best run's statistics and ``grid``: the
+    parameters and score of every evaluated set (up to ``MAX_GRID_ROWS``, best first)."""
     summary = json_safe(found.to_dict())
     summary["stats"] = stats_json(found.best.result.stats) if found.top else None
+    names = [name for name in found.names if name in found.rows.columns]
+    if "score" in found.rows.columns:
+        frame = found.rows.head(MAX_GRID_ROWS)
+        summary["grid"] = [
+            {"params": {name: json_value(row[name]) for name in names}, "score": json_value(row["score"])}
+            for row in frame[[*names, "score"]].to_dict("records")
+        ]
+    else:
+        summary["grid"] = []
     return {str(k): v for k, v in summary.items()}
 
 

@@ -10,7 +10,9 @@ forks with lineage, stars and a gallery of public strategies. For example::
         create_version(session=unit, actor=me, strategy=strategy, version_in=VersionCreate(source=new_code))
 
 Use cases live in ``quanta.workspace.service``, who may do what in ``quanta.workspace.access``, tables and
-value objects in ``quanta.workspace.models``, errors in ``quanta.workspace.errors``. See docs/workspace.md.
+value objects in ``quanta.workspace.models``, errors in ``quanta.workspace.errors``, runs of a strategy in the
+sandbox in ``quanta.workspace.runs``; ``strategy_classes(source)`` reads a source's strategy classes and
+their parameters without running it. See docs/workspace.md.
 """
 
 from quanta.workspace import (
@@ -20,6 +22,7 @@ from quanta.workspace import (
     models,
     service,
 )
+from quanta.workspace._params import StrategyClassInfo, default_symbols, strategy_classes
 from quanta.workspace.access import Access, role_for, role_for_public_id
 from quanta.workspace.errors import (
     Forbidden,
@@ -36,14 +39,17 @@ __all__ = [
     "Forbidden",
     "GallerySort",
     "InvalidSource",
+    "StrategyClassInfo",
     "StrategyNotFound",
     "VersionNotFound",
     "Visibility",
     "WorkspaceError",
     "access",
+    "default_symbols",
     "errors",
     "models",
     "role_for",
     "role_for_public_id",
     "service",
+    "strategy_classes",
 ]

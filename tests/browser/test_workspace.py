@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from quanta import db
 from quanta.accounts import service as accounts
@@ -106,6 +106,11 @@ def join(browser: Browser, app_server: RunningApp, app_settings: Settings, page:
         context.close()
 
 
+def source_of(tab: Page) -> Locator:
+    """The text of the page's strategy editor (CodeMirror's content element)."""
+    return tab.get_by_test_id("strategy-editor").locator(".cm-content")
+
+
 def create_strategy(person: Person, app: RunningApp, title: str, template: str) -> str:
     """Create a strategy from a bundled example through the gallery's dialog; its public id."""
     tab = person.page
@@ -135,18 +140,22 @@ def test_author_saves_diffs_and_publishes_then_another_person_finds_stars_and_fo
     tab = author.page
     expect(tab.get_by_test_id("my-role")).to_have_text("you: owner")
     expect(tab.get_by_test_id("visibility")).to_have_text("private")
-    expect(tab.get_by_test_id("strategy-source")).to_contain_text("class RsiMeanReversion(Strategy):")
+    expect(source_of(tab)).to_contain_text("class RsiMeanReversion(Strategy):")
     expect(tab.get_by_test_id("version-row")).to_have_count(1)
 
-    source = tab.get_by_label("Source", exact=True)
-    expect(source).to_have_value(template)
-    source.fill(template.replace("    oversold = 30.0", "    oversold = 25.0"))
+    editor = tab.get_by_test_id("strategy-editor")
+    expect(editor).to_have_attribute("data-synced", "true")
+    source_of(tab).click()
+    tab.keyboard.press("Control+a")
+    tab.keyboard.insert_text(template.replace("    oversold = 30.0", "    oversold = 25.0"))
+    expect(tab.get_by_test_id("edited")).to_be_visible()
     tab.get_by_label("Version message").fill("Buy deeper dips")
     tab.get_by_role("button", name="Save version").click()
 
     expect(tab.get_by_test_id("strategy-message")).to_have_text("Saved version 2.")
     expect(tab.get_by_test_id("latest-version")).to_have_text("v2")
-    expect(tab.get_by_test_id("strategy-source")).to_contain_text("oversold = 25.0")
+    expect(source_of(tab)).to_contain_text("oversold = 25.0")
+    expect(tab.get_by_test_id("edited")).to_have_count(0)
     rows = tab.get_by_test_id("version-row")
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Buy deeper dips")
@@ -164,7 +173,7 @@ def test_author_saves_diffs_and_publishes_then_another_person_finds_stars_and_fo
 
     tab.get_by_role("button", name="Restore version 1").click()
     expect(tab.get_by_test_id("strategy-message")).to_have_text("Restored version 1 as version 3.")
-    expect(tab.get_by_test_id("strategy-source")).to_contain_text("oversold = 30.0")
+    expect(source_of(tab)).to_contain_text("oversold = 30.0")
     expect(rows.first).to_contain_text("Restore version 1")
     expect(rows.first).to_contain_text("restored from v1")
 
@@ -220,7 +229,7 @@ def test_author_saves_diffs_and_publishes_then_another_person_finds_stars_and_fo
     expect(other).to_have_url(STRATEGY_URL)
     expect(other.get_by_test_id("my-role")).to_have_text("you: owner")
     expect(other.get_by_test_id("visibility")).to_have_text("private")
-    expect(other.get_by_test_id("strategy-source")).to_contain_text("oversold = 30.0")
+    expect(source_of(other)).to_contain_text("oversold = 30.0")
     origin = other.get_by_test_id("forked-from")
     expect(origin).to_contain_text(f"{author.username} / {title} (v3)")
     expect(other.get_by_test_id("ancestor-row")).to_contain_text(title)
@@ -262,7 +271,8 @@ def test_a_private_strategy_shared_with_a_viewer_is_read_only_and_does_not_exist
     viewer.page.goto(address)
     expect(viewer.page.get_by_test_id("strategy-title")).to_have_text(title)
     expect(viewer.page.get_by_test_id("my-role")).to_have_text("you: viewer")
-    expect(viewer.page.get_by_test_id("strategy-source")).to_contain_text("class PairsTrade")
+    expect(source_of(viewer.page)).to_contain_text("class PairsTrade")
+    expect(source_of(viewer.page)).to_have_attribute("contenteditable", "false")
     expect(viewer.page.get_by_test_id("save-form")).to_have_count(0)
     expect(viewer.page.get_by_role("button", name="Save details")).to_have_count(0)
     expect(viewer.page.get_by_role("button", name="Invite")).to_have_count(0)
