@@ -19,6 +19,7 @@ from components.forms import error, section
 from components.results import name_value_table, trades_table
 from state.strategy_run import (
     MAXIMIZE_CHOICES,
+    SEARCH_METHODS,
     HeatCell,
     HeatRow,
     ParamField,
@@ -223,6 +224,37 @@ def _mode_and_class() -> rx.Component:
         rx.cond(
             StrategyRunState.optimizing,
             rx.hstack(
+                rx.select.root(
+                    rx.select.trigger(aria_label="Search method"),
+                    rx.select.content(
+                        *[rx.select.item(label, value=value) for value, label in SEARCH_METHODS.items()]
+                    ),
+                    value=StrategyRunState.method,
+                    on_change=StrategyRunState.set_method,
+                    size="1",
+                ),
+                rx.cond(
+                    (StrategyRunState.method == "random") | (StrategyRunState.method == "bayes"),
+                    rx.input(
+                        name="trials",
+                        default_value="50",
+                        type="number",
+                        size="1",
+                        width="5em",
+                        aria_label="Parameter sets to try",
+                    ),
+                ),
+                rx.cond(
+                    StrategyRunState.method == "walk-forward",
+                    rx.input(
+                        name="folds",
+                        default_value="4",
+                        type="number",
+                        size="1",
+                        width="4em",
+                        aria_label="Walk-forward folds",
+                    ),
+                ),
                 rx.text("maximise", size="1"),
                 rx.select.root(
                     rx.select.trigger(aria_label="Maximise"),
@@ -443,13 +475,42 @@ def heatmap() -> rx.Component:
     )
 
 
+def folds_table() -> rx.Component:
+    """Walk-forward folds: each test window, the parameters fitted on the window before it, both scores."""
+    columns = [
+        ("Fold", "fold"),
+        ("Test window", "test"),
+        ("Fitted parameters", "params"),
+        ("In sample", "in_sample"),
+        ("Out of sample", "out_of_sample"),
+    ]
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(title) for title, _ in columns])),
+        rx.table.body(
+            rx.foreach(
+                StrategyRunState.folds,
+                lambda fold: rx.table.row(*[rx.table.cell(fold[key]) for _, key in columns]),
+            )
+        ),
+        size="1",
+        width="100%",
+        data_testid="walk-forward-folds",
+    )
+
+
 def optimize_result() -> rx.Component:
     """The best parameters (with a button that puts them in the form), the heatmap and the best run's
     statistics."""
     run = StrategyRunState
     return rx.vstack(
         rx.hstack(
-            rx.text("Best of ", run.evaluated, " parameter sets:", size="2", weight="medium"),
+            rx.cond(
+                run.folds.length() > 0,  # type: ignore[attr-defined]
+                rx.text(
+                    run.evaluated, " walk-forward folds; the last one fitted:", size="2", weight="medium"
+                ),
+                rx.text("Best of ", run.evaluated, " parameter sets:", size="2", weight="medium"),
+            ),
             rx.foreach(
                 run.best_params,
                 lambda item: rx.badge(item["name"] + " = " + item["value"], variant="soft", size="2"),
@@ -470,6 +531,7 @@ def optimize_result() -> rx.Component:
             data_testid="best-params",
         ),
         rx.cond(run.heat_rows.length() > 0, heatmap()),  # type: ignore[attr-defined]
+        rx.cond(run.folds.length() > 0, folds_table()),  # type: ignore[attr-defined]
         rx.heading("Best run", size="3"),
         name_value_table(run.best_stats, "best-stats-table"),
         spacing="3",

@@ -137,6 +137,7 @@ class OptimizeDetail:
     heatmap: dict[str, Any]
     evaluated: int
     maximize: str
+    folds: list[dict[str, str]]
 
 
 HEAT_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
@@ -158,7 +159,24 @@ def optimize_detail(*, result: Mapping[str, Any], names: list[str] | None = None
         heatmap=_heatmap(grid, order[:2]) if order else {},
         evaluated=int(result.get("evaluated") or len(grid)),
         maximize=str(result.get("maximize") or ""),
+        folds=[_fold_row(fold) for fold in result.get("folds") or [] if isinstance(fold, Mapping)],
     )
+
+
+def _fold_row(fold: Mapping[str, Any]) -> dict[str, str]:
+    """One walk-forward fold as text: its test window, the parameters fitted before it, both scores."""
+    params = fold.get("params") or {}
+    return {
+        "fold": str(int(fold.get("fold", 0)) + 1),
+        "test": f"{_day_text(fold.get('test_start'))} → {_day_text(fold.get('test_end'))}",
+        "params": ", ".join(f"{k} = {v}" for k, v in params.items()),
+        "in_sample": display(fold.get("in_sample")),
+        "out_of_sample": display(fold.get("out_of_sample")),
+    }
+
+
+def _day_text(value: Any) -> str:
+    return str(value or "")[:10]
 
 
 def _heatmap(grid: list[Mapping[str, Any]], axes: list[str]) -> dict[str, Any]:

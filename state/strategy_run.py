@@ -64,6 +64,8 @@ MAXIMIZE_CHOICES = [
     "Win Rate [%]",
     "SQN",
 ]
+SEARCH_METHODS = {"grid": "Grid", "random": "Random", "bayes": "Bayesian", "walk-forward": "Walk-forward"}
+"""The optimisation methods the form offers (the engine's), with their labels."""
 API_WORDS = [
     "Strategy",
     "crossover",
@@ -347,6 +349,7 @@ class StrategyRunState(AuthState):
     known_symbols: list[str] = []
     mode: str = JobKind.BACKTEST.value
     maximize: str = MAXIMIZE_CHOICES[0]
+    method: str = "grid"
     error: str = ""
 
     shown_kind: str = ""
@@ -367,6 +370,7 @@ class StrategyRunState(AuthState):
     heat_columns: list[str] = []
     heat_rows: list[HeatRow] = []
     evaluated: int = 0
+    folds: list[dict[str, str]] = []
     _infos: list[StrategyClassInfo] = []
     _defaults_from: str = ""
     _shown: str = ""
@@ -410,6 +414,12 @@ class StrategyRunState(AuthState):
         wanted = mode if isinstance(mode, str) else (mode[0] if mode else "")
         if wanted in (JobKind.BACKTEST.value, JobKind.OPTIMIZE.value):
             self.mode = wanted
+
+    @rx.event
+    def set_method(self, method: str) -> None:
+        """How an optimisation searches: every set, random or Bayesian draws, or walk-forward."""
+        if method in SEARCH_METHODS:
+            self.method = method
 
     @rx.event
     def set_maximize(self, name: str) -> None:
@@ -548,8 +558,14 @@ class StrategyRunState(AuthState):
             for field in self.fields
             if field.numeric and form.get(f"use.{field.name}")
         }
-        space = runs.search_space(ranges)
-        return JobRequest(kind=JobKind.OPTIMIZE, space=space, maximize=self.maximize, **common)
+        drawn = self.method in ("random", "bayes")
+        space = runs.search_space(ranges, exhaustive=not drawn)
+        search: dict[str, Any] = {"method": self.method}
+        if drawn:
+            search["trials"] = runs.search_trials(text(form, "trials") or "50")
+        if self.method == "walk-forward":
+            search["folds"] = runs.search_folds(text(form, "folds") or "4")
+        return JobRequest(kind=JobKind.OPTIMIZE, space=space, maximize=self.maximize, **search, **common)
 
     # ---- the result -----------------------------------------------------------------------------------
 
@@ -598,6 +614,7 @@ class StrategyRunState(AuthState):
             self.shown_kind = JobKind.OPTIMIZE.value
             self.best_params, self.best_stats = found.best_params, found.stats
             self.evaluated = found.evaluated
+            self.folds = found.folds
             heat = found.heatmap
             self.heat_x, self.heat_y = str(heat.get("x", "")), str(heat.get("y", ""))
             self.heat_columns = list(heat.get("columns", []))
@@ -621,7 +638,7 @@ class StrategyRunState(AuthState):
         self.shown_kind, self.failure, self.diagnostics = "", "", []
         self.summary, self.stats, self.trades, self.receipt = {}, [], [], []
         self.equity, self.drawdown, self.candles, self.markers = {}, {}, {}, []
-        self.best_params, self.best_stats, self.evaluated = [], [], 0
+        self.best_params, self.best_stats, self.evaluated, self.folds = [], [], 0, []
         self.heat_x, self.heat_y, self.heat_columns, self.heat_rows = "", "", [], []
 
 

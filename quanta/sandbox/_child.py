@@ -24,10 +24,10 @@ from typing import Any, NoReturn
 
 from quanta.engine import Backtest, BacktestError, StrategyError
 from quanta.loading import MarketData
-from quanta.optimize import BacktestObjective, grid_search
+from quanta.optimize import BacktestObjective, optimize, walk_forward
 from quanta.sandbox import _isolation
 from quanta.sandbox._restrict import ForbiddenError, forget_violations, strategy_builtins, violations
-from quanta.sandbox._results import backtest_json, optimize_json
+from quanta.sandbox._results import backtest_json, optimize_json, walk_forward_json
 from quanta.sandbox.models import ErrorKind, JobKind, JobRequest, SandboxLimits
 from quanta.strategy import Strategy
 
@@ -171,13 +171,25 @@ def run(launch: Launch, progress: Callable[[float, str], None]) -> dict[str, Any
         objective = BacktestObjective(
             strategy=strategy, data=launch.market.data, options=options, maximize=request.maximize
         )
-        report = _search_progress(progress)
-        outcome = optimize_json(grid_search(objective, request.space or {}, workers=1, progress=report))
+        outcome = _search(request, objective, _search_progress(progress))
     refused = violations()
     if refused:
         raise SandboxError(ErrorKind.FORBIDDEN, refused[0])
     progress(0.95, "sending the result")
     return outcome | {"strategy": strategy.__name__}
+
+
+def _search(
+    request: JobRequest, objective: BacktestObjective, report: Callable[[int, int], None]
+) -> dict[str, Any]:
+    """The optimise job's search, by its method, as JSON."""
+    space = request.space or {}
+    if request.method == "walk-forward":
+        found = walk_forward(objective, space, folds=request.folds, workers=1, progress=report)
+        return walk_forward_json(found)
+    return optimize_json(
+        optimize(objective, space, method=request.method, trials=request.trials, workers=1, progress=report)
+    )
 
 
 def _search_progress(progress: Callable[[float, str], None]) -> Callable[[int, int], None]:

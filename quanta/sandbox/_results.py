@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from quanta.engine import Result
-from quanta.optimize import OptimizeResult
+from quanta.optimize import OptimizeResult, WalkForwardResult
 from quanta.runs import json_value, stats_json, trade_records
 
 
@@ -44,6 +44,17 @@ def optimize_json(found: OptimizeResult) -> dict[str, Any]:
         ]
     else:
         summary["grid"] = []
+    return {str(k): v for k, v in summary.items()}
+
+
+def walk_forward_json(found: WalkForwardResult) -> dict[str, Any]:
+    """The folds (windows, fitted parameters, in- and out-of-sample scores), the stitched out-of-sample
+    run's statistics, and as ``best_params`` the last fold's: the parameters to trade next."""
+    summary = json_safe(found.to_dict())
+    summary["stats"] = stats_json(found.result.stats)
+    summary["best_params"] = json_safe(found.folds[-1].params) if found.folds else {}
+    summary["evaluated"] = len(found.folds)
+    summary["grid"] = []
     return {str(k): v for k, v in summary.items()}
 
 

@@ -34,6 +34,10 @@ __all__ = [
 
 Symbol = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
 ParamValue = int | float | bool | str
+SearchMethod = Literal["grid", "random", "bayes", "walk-forward"]
+MAX_TRIALS = 2_000
+"""Random or Bayesian draws one optimise job may make."""
+MAX_FOLDS = 12
 MAX_SOURCE = 200_000
 
 
@@ -108,6 +112,8 @@ class JobRequest(BaseModel):
 
     ``config`` holds ``Backtest`` keyword options (``cash``, ``commission``…); ``space`` (optimise
     jobs) maps each parameter to the values to try and ``maximize`` names the statistic to maximise.
+    ``method`` picks the search (every set, ``trials`` random or Bayesian draws, or walk-forward:
+    a grid search on each of ``folds`` training windows, scored on the window after it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -123,6 +129,9 @@ class JobRequest(BaseModel):
     config: dict[str, ParamValue] = Field(default_factory=dict, max_length=30)
     space: dict[str, list[ParamValue]] | None = Field(default=None, max_length=10)
     maximize: str = Field(default="Sharpe Ratio", max_length=60)
+    method: SearchMethod = "grid"
+    trials: int | None = Field(default=None, ge=1, le=MAX_TRIALS)
+    folds: int = Field(default=4, ge=2, le=MAX_FOLDS)
 
     @model_validator(mode="after")
     def _consistent(self) -> JobRequest:
@@ -130,6 +139,10 @@ class JobRequest(BaseModel):
             raise ValueError("`start` is after `end`")
         if (self.kind is JobKind.OPTIMIZE) != (self.space is not None):
             raise ValueError("an optimize job needs `space`, and only an optimize job takes one")
+        if self.method != "grid" and self.kind is not JobKind.OPTIMIZE:
+            raise ValueError(f"`method` {self.method!r} is for optimize jobs")
+        if self.method in ("random", "bayes") and self.trials is None:
+            raise ValueError(f"a {self.method} search needs `trials`")
         return self
 
 

@@ -68,10 +68,14 @@ class Cross(Strategy):
 """
 
 
-_SELF_TEST_JOBS: tuple[tuple[JobKind, dict[str, list[int | float | bool | str]] | None], ...] = (
-    (JobKind.BACKTEST, None),
-    (JobKind.OPTIMIZE, {"fast": [5, 8]}),
+_SELF_TEST_JOBS: tuple[dict[str, Any], ...] = (
+    {"kind": JobKind.BACKTEST},
+    {"kind": JobKind.OPTIMIZE, "space": {"fast": [5, 8]}},
+    {"kind": JobKind.OPTIMIZE, "space": {"fast": [5, 8]}, "method": "random", "trials": 2},
+    {"kind": JobKind.OPTIMIZE, "space": {"fast": [5, 8]}, "method": "bayes", "trials": 2},
+    {"kind": JobKind.OPTIMIZE, "space": {"fast": [5, 8]}, "method": "walk-forward", "folds": 2},
 )
+"""Every kind of job, run once while warming so a forked job imports nothing (optuna included)."""
 
 
 def utc_now() -> datetime:
@@ -93,8 +97,8 @@ def warm_up() -> None:
     warmup.warm_indicators(bars)
     warmup.warm_engine(bars)
     _allowed.preload()
-    for kind, space in _SELF_TEST_JOBS:
-        request = JobRequest(kind=kind, source=_SELF_TEST, symbols=["SAMPLE"], space=space)
+    for fields in _SELF_TEST_JOBS:
+        request = JobRequest(source=_SELF_TEST, symbols=["SAMPLE"], **fields)
         launch = Launch(
             request=request,
             market=sample_market(),
@@ -122,8 +126,8 @@ def self_test(
 ) -> Outcome:
     """Run a small backtest and a small search through the whole sandbox (this also warms both paths)."""
     outcome = Outcome()
-    for kind, space in _SELF_TEST_JOBS:
-        request = JobRequest(kind=kind, source=_SELF_TEST, symbols=["SAMPLE"], space=space)
+    for fields in _SELF_TEST_JOBS:
+        request = JobRequest(source=_SELF_TEST, symbols=["SAMPLE"], **fields)
         scratch = Path(tempfile.mkdtemp(prefix="self-test-", dir=scratch_dir))
         try:
             launch = Launch(

@@ -227,21 +227,46 @@ def param_values(name: str, *, start: str, stop: str, step: str, integer: bool) 
     return [int(v) for v in values] if integer else [float(v) for v in values]
 
 
-def search_space(ranges: Mapping[str, list[int | float]]) -> dict[str, list[ParamValue]]:
+def search_space(
+    ranges: Mapping[str, list[int | float]], *, exhaustive: bool = True
+) -> dict[str, list[ParamValue]]:
     """The parameter space of an optimisation from the page: at least one parameter, at most
-    ``MAX_SPACE`` of them and ``MAX_GRID`` parameter sets in all (``InvalidInput`` on ``space``)."""
+    ``MAX_SPACE`` of them and, for searches that try every set (grid, walk-forward), ``MAX_GRID``
+    parameter sets in all (``InvalidInput`` on ``space``)."""
     if not ranges:
         raise InvalidInput("space", "Choose at least one numeric parameter to optimise.")
     if len(ranges) > MAX_SPACE:
         raise InvalidInput("space", f"Optimise at most {MAX_SPACE} parameters at once.")
     total = math.prod(len(values) for values in ranges.values())
-    if total > MAX_GRID:
+    if exhaustive and total > MAX_GRID:
         raise InvalidInput(
             "space",
             f"That is {total:,} parameter sets; the limit is {MAX_GRID}: "
             "narrow a range or take bigger steps.",
         )
     return {name: list(values) for name, values in ranges.items()}
+
+
+def search_trials(value: str) -> int:
+    """The number of draws of a random or Bayesian search typed into the form (1 to ``MAX_GRID``)."""
+    try:
+        trials = int(value.strip())
+    except ValueError:
+        raise InvalidInput("trials", "Give the number of parameter sets to try, e.g. 50.") from None
+    if not 1 <= trials <= MAX_GRID:
+        raise InvalidInput("trials", f"Try between 1 and {MAX_GRID} parameter sets.")
+    return trials
+
+
+def search_folds(value: str) -> int:
+    """The number of walk-forward folds typed into the form (2 to 12)."""
+    try:
+        folds = int(value.strip())
+    except ValueError:
+        raise InvalidInput("folds", "Give the number of walk-forward folds, e.g. 4.") from None
+    if not 2 <= folds <= 12:
+        raise InvalidInput("folds", "Use between 2 and 12 walk-forward folds.")
+    return folds
 
 
 def _round(value: float) -> float:

@@ -341,3 +341,15 @@ def test_a_run_one_person_starts_is_seen_live_by_the_other_with_results_errors_a
     height = ada.evaluate("() => document.documentElement.scrollHeight")
     ada.set_viewport_size({"width": 1400, "height": height})  # the whole page, the header on top
     ada.screenshot(path=str(Path(ARTIFACTS) / "workspace-run.png"))
+
+    # A walk-forward: fitted on each training window, scored on the next; both see the folds.
+    ada.set_viewport_size({"width": 1400, "height": 1000})
+    ada.get_by_role("radio", name="Optimise").click()
+    ada.get_by_label("Search method").click()
+    ada.get_by_role("option", name="Walk-forward").click()
+    ada.get_by_label("Walk-forward folds").fill("3")
+    ada.get_by_test_id("run-button").click()
+    for tab in (ada, bob):
+        expect(tab.get_by_test_id("run-status")).to_have_text("succeeded", timeout=90_000)
+        expect(tab.get_by_test_id("walk-forward-folds").locator("tbody tr")).to_have_count(3)
+        expect(tab.get_by_test_id("best-params")).to_contain_text("3 walk-forward folds")

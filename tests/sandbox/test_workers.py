@@ -18,7 +18,7 @@ from quanta import Backtest
 from quanta.examples.sma_cross import SmaCross
 from quanta.loading import load_market, market_store
 from quanta.runs import stats_json
-from quanta.sandbox import ErrorKind, JobStatus, cancel_job, check_source, start_workers
+from quanta.sandbox import ErrorKind, JobRequest, JobStatus, cancel_job, check_source, start_workers
 from quanta.sandbox._checks import ENGINE_PRIVATE
 from quanta.strategy import Strategy
 from tests.sandbox.conftest import (
@@ -218,3 +218,50 @@ def test_the_checks_know_every_private_attribute_the_engine_puts_on_a_strategy(s
 
     assert seen
     assert set(seen) <= ENGINE_PRIVATE
+
+
+@pytest.mark.parametrize("method", ["random", "bayes"])
+def test_random_and_bayesian_searches_draw_their_trials_from_the_space(sandbox: Sandbox, method: str) -> None:
+    space = {"fast": [3, 5, 8, 10, 13], "slow": [20, 30, 40, 50, 60, 70]}
+    job = run(sandbox, sandbox.attacker, SMA_CROSS, kind="optimize", space=space, method=method, trials=8)
+
+    assert job.error is None, job.error
+    assert job.result is not None
+    assert job.result["evaluated"] == 8
+    tried = [row["params"] for row in job.result["grid"]]
+    assert len({(p["fast"], p["slow"]) for p in tried}) == len(tried) <= 8
+    assert all(p["fast"] in space["fast"] and p["slow"] in space["slow"] for p in tried)
+    best = max(job.result["grid"], key=lambda row: row["score"])
+    assert job.result["best_params"] == best["params"]
+
+
+def test_a_walk_forward_fits_each_fold_then_scores_the_next_window(sandbox: Sandbox) -> None:
+    space = {"fast": [3, 5, 8], "slow": [20, 40]}
+    job = run(
+        sandbox,
+        sandbox.attacker,
+        SMA_CROSS,
+        kind="optimize",
+        space=space,
+        method="walk-forward",
+        folds=3,
+        start="2008-01-01",
+        end="2011-12-31",
+    )
+
+    assert job.error is None, job.error
+    assert job.result is not None
+    folds = job.result["folds"]
+    assert [f["fold"] for f in folds] == [0, 1, 2]
+    assert all(f["test"][0] == f["train"][1] for f in folds)  # scored on the window right after training
+    assert [f["test"][1] for f in folds[:-1]] == [f["test"][0] for f in folds[1:]]
+    assert all(f["params"]["fast"] in space["fast"] and f["params"]["slow"] in space["slow"] for f in folds)
+    assert job.result["best_params"] == folds[-1]["params"]
+    assert job.result["stats"]["# Trades"] >= 0
+
+
+def test_a_search_method_needs_an_optimize_job_and_draws_need_trials() -> None:
+    with pytest.raises(ValueError, match="for optimize jobs"):
+        JobRequest(source="x = 1", symbols=["GOOG"], method="random", trials=3)
+    with pytest.raises(ValueError, match="needs `trials`"):
+        JobRequest(source="x = 1", symbols=["GOOG"], kind="optimize", space={"a": [1]}, method="bayes")

@@ -19,11 +19,11 @@ from sqlmodel import Session
 from quanta.api.deps import MarketAccess
 from quanta.engine import Backtest
 from quanta.examples import example
-from quanta.optimize import BacktestObjective, grid_search
+from quanta.optimize import BacktestObjective, grid_search, walk_forward
 from quanta.receipt import canonical_json
 from quanta.results_view import job_detail, optimize_detail
 from quanta.sandbox import Job, JobFinishedError, JobKind, JobNotFound, JobRequest, JobStatus
-from quanta.sandbox._results import backtest_json, optimize_json
+from quanta.sandbox._results import backtest_json, optimize_json, walk_forward_json
 from quanta.testing.clock import FakeClock
 from quanta.testing.strategies import SmaCross, load_stock
 from quanta.workspace import Forbidden, StrategyNotFound, runs
@@ -424,3 +424,32 @@ def test_job_times_are_aware_so_the_verified_backtest_keeps_them(
     assert verified.as_of.utcoffset() == timedelta(0)
     assert abs((verified.as_of - clock.now()).total_seconds()) < 1
     assert math.isfinite(verified.return_pct)
+
+
+def test_a_walk_forward_shows_each_fold_and_the_last_fitted_parameters() -> None:
+    objective = BacktestObjective(strategy=SmaCross, data=load_stock("GOOG"), maximize="Sharpe Ratio")
+    found = walk_forward(objective, {"fast": [5, 10], "slow": [20, 40]}, folds=3, workers=1)
+
+    view = optimize_detail(result=walk_forward_json(found), names=["fast", "slow"])
+
+    assert [row["fold"] for row in view.folds] == ["1", "2", "3"]
+    for row, fold in zip(view.folds, found.folds, strict=True):
+        assert row["params"] == f"fast = {fold.params['fast']}, slow = {fold.params['slow']}"
+        assert row["test"].startswith(str(fold.test_start)[:10])
+    assert view.best_params == [{"name": k, "value": str(v)} for k, v in found.folds[-1].params.items()]
+    assert view.heatmap["rows"] == [] or view.heatmap == {}
+
+
+def test_drawn_searches_may_span_more_sets_than_a_grid_but_draw_a_bounded_number() -> None:
+    wide = {"a": list(range(30)), "b": list(range(30))}
+    with pytest.raises(InvalidInput, match="900 parameter sets"):
+        runs.search_space(wide)
+    assert runs.search_space(wide, exhaustive=False) == wide
+    assert runs.search_trials(" 50 ") == 50
+    for bad in ("0", "x", str(runs.MAX_GRID + 1)):
+        with pytest.raises(InvalidInput):
+            runs.search_trials(bad)
+    assert runs.search_folds("4") == 4
+    for bad in ("1", "13", "four"):
+        with pytest.raises(InvalidInput):
+            runs.search_folds(bad)
