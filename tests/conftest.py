@@ -26,6 +26,12 @@ from quanta.testing.services import KafkaBroker, kafka_server, postgres_server, 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: they are the slowest, and Playwright's sync API holds an event loop in the
+    main thread while a browser is open (see ``tests/browser/conftest.py``)."""
+    items.sort(key=lambda item: item.path.parent.name == "browser")
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2id with tiny parameters in-process: the same code paths, a hundred times faster."""
