@@ -13,6 +13,7 @@ from quanta import db
 from quanta.imports import recent_imports, record_import
 from quanta.settings import Settings
 from tests.conftest import sqlalchemy_url
+from tests.schema import schema_drift
 
 HEAD = ScriptDirectory(str(db.MIGRATIONS)).get_current_head()
 
@@ -35,6 +36,12 @@ def test_migrate_reaches_head_and_is_idempotent(app_settings: Settings) -> None:
 
     assert db.current_revision(app_settings) == HEAD
     assert db.ping(app_settings)
+
+
+def test_the_tables_no_area_suite_checks_match_their_models_after_migrating(app_settings: Settings) -> None:
+    db.migrate(app_settings)
+
+    assert schema_drift(db.engine(app_settings), {"data_import", "collab_updates"}) == []
 
 
 def test_upload_history_is_kept_newest_first(app_settings: Settings) -> None:

@@ -3,14 +3,10 @@ with OAuth grants, identities and API backtests hanging off them."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 import quanta.models  # noqa: F401  (every table on SQLModel.metadata)
 from quanta import db
@@ -29,6 +25,7 @@ from tests.api.conftest import (
     make_user,
     register_client,
 )
+from tests.schema import schema_drift
 
 OUR_TABLES = {
     "oauth_signing_key",
@@ -41,25 +38,9 @@ OUR_TABLES = {
 }
 
 
-def _table_of(diff: Any) -> str | None:
-    first = diff[0] if isinstance(diff, list) else diff
-    for part in first[1:]:
-        table = getattr(part, "table", None)
-        if table is not None:
-            return str(table.name)
-        name = part if isinstance(part, str) else getattr(part, "name", None)
-        if name in OUR_TABLES:
-            return str(name)
-    return None
-
-
 @pytest.mark.parametrize("app_database", BACKENDS, indirect=True)
 def test_the_migrated_schema_matches_the_models(settings: Settings) -> None:
-    with db.engine(settings).connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, SQLModel.metadata)
-
-    assert [d for d in differences if _table_of(d) in OUR_TABLES] == []
+    assert schema_drift(db.engine(settings), OUR_TABLES) == []
     assert db.current_revision(settings) == ScriptDirectory(str(db.MIGRATIONS)).get_current_head()
 
 

@@ -5,36 +5,20 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 import quanta.models  # noqa: F401  (every table on SQLModel.metadata)
 from quanta import db
 from quanta.accounts.models import User
 from quanta.sandbox import Job, JobRequest, submit_job
 from tests.sandbox.conftest import BACKENDS, make_people
-
-
-def _table_of(diff: object) -> str | None:
-    first = diff[0] if isinstance(diff, list) else diff
-    for part in first[1:] if isinstance(first, tuple) else ():
-        table = getattr(part, "table", None)
-        if table is not None:
-            return str(table.name)
-        if part == "sandbox_job" or getattr(part, "name", None) == "sandbox_job":
-            return "sandbox_job"
-    return None
+from tests.schema import schema_drift
 
 
 @pytest.mark.parametrize("app_database", BACKENDS, indirect=True)
 def test_the_migrated_job_table_matches_the_model(engine: Engine) -> None:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, SQLModel.metadata)
-
-    assert [d for d in differences if _table_of(d) == "sandbox_job"] == []
+    assert schema_drift(engine, {"sandbox_job"}) == []
 
 
 @pytest.mark.parametrize("app_database", BACKENDS, indirect=True)

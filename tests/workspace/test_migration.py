@@ -3,18 +3,15 @@ PostgreSQL, and its downgrade removes it again."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import quanta.models  # noqa: F401  (every table on SQLModel.metadata)
 from quanta import db
 from quanta.settings import Settings
+from tests.schema import schema_drift
 from tests.workspace.conftest import BACKENDS
 
 pytestmark = pytest.mark.parametrize("app_database", BACKENDS, indirect=True)
@@ -22,25 +19,8 @@ pytestmark = pytest.mark.parametrize("app_database", BACKENDS, indirect=True)
 WORKSPACE_TABLES = {"strategy", "strategy_version", "strategy_tag", "strategy_collaborator", "strategy_star"}
 
 
-def _table_of(diff: Any) -> str | None:
-    """The table a schema difference is about (alembic reports tuples, or lists of tuples)."""
-    first = diff[0] if isinstance(diff, list) else diff
-    for part in first[1:]:
-        table = getattr(part, "table", None)
-        if table is not None:
-            return str(table.name)
-        name = part if isinstance(part, str) else getattr(part, "name", None)
-        if name in WORKSPACE_TABLES:
-            return str(name)
-    return None
-
-
 def test_the_migrated_schema_matches_the_models(settings: Settings) -> None:
-    with db.engine(settings).connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, SQLModel.metadata)
-
-    assert [d for d in differences if _table_of(d) in WORKSPACE_TABLES] == []
+    assert schema_drift(db.engine(settings), WORKSPACE_TABLES) == []
     assert set(SQLModel.metadata.tables) >= WORKSPACE_TABLES
 
 
