@@ -45,8 +45,7 @@ def request_cookies(cookie_header: str) -> dict[str, str]:
 def session_token(cookie_header: str) -> str:
     """The session token in a ``Cookie:`` request header ('' if none): the ``__Host-`` cookie first, so a
     session set over https by another endpoint (the OIDC login) is found too."""
-    cookies = request_cookies(cookie_header)
-    return cookies.get(service.SECURE_SESSION_COOKIE) or cookies.get(service.SESSION_COOKIE) or ""
+    return service.session_token_in(request_cookies(cookie_header)) or ""
 
 
 def local_path(target: str, default: str = "/") -> str:

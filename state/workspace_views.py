@@ -254,12 +254,6 @@ def peer_views(peers: object) -> list[PeerView]:
     return views
 
 
-def line_numbers(source: str) -> str:
-    """'1\\n2\\n…' for each line of ``source`` (the gutter of a code block)."""
-    count = source.count("\n") + (0 if source.endswith("\n") or not source else 1)
-    return "\n".join(str(number) for number in range(1, count + 1))
-
-
 def embed_snippet(origin: str, public_id: str, title: str) -> str:
     """The HTML that embeds the read-only card of ``public_id`` in another page."""
     safe_title = html.escape(title, quote=True)

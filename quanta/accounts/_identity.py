@@ -6,7 +6,7 @@ sign-in issues a fresh token (no session fixation), and password changes revoke 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -81,6 +81,13 @@ SESSION_COOKIE = "quanta_session"
 """The session cookie's name over plain http (local development)."""
 SECURE_SESSION_COOKIE = "__Host-quanta_session"
 """Its name over https: the ``__Host-`` prefix makes browsers insist on Secure, Path=/ and no Domain."""
+
+
+def session_token_in(cookies: Mapping[str, str]) -> str | None:
+    """The session token among a request's cookies: the ``__Host-`` one first, so a session set over
+    https by another endpoint (the OIDC login) is found too; None without one."""
+    return cookies.get(SECURE_SESSION_COOKIE) or cookies.get(SESSION_COOKIE) or None
+
 
 _MAX_TOKEN = 128
 

@@ -27,9 +27,8 @@ from quanta.accounts.errors import InsufficientScope
 from quanta.accounts.models import SCOPES, ApiClient, CurrentSession, User
 from quanta.accounts.service import (
     PAT_PREFIX,
-    SECURE_SESSION_COOKIE,
-    SESSION_COOKIE,
     resolve_session,
+    session_token_in,
     verify_personal_access_token,
 )
 from quanta.api.problems import ApiProblem, rate_limit_headers
@@ -277,7 +276,7 @@ def authenticated(
 
 def session_token(request: Request) -> str | None:
     """The session token of the request's cookie (the ``__Host-`` one over https), if any."""
-    return request.cookies.get(SECURE_SESSION_COOKIE) or request.cookies.get(SESSION_COOKIE)
+    return session_token_in(request.cookies)
 
 
 def browser_session(request: Request, *, session: Session, now: datetime) -> CurrentSession | None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from sqlmodel import Session, col, select
 
 from quanta import db
-from quanta.accounts.service import SECURE_SESSION_COOKIE, SESSION_COOKIE, resolve_session
+from quanta.accounts.service import resolve_session, session_token_in
 from quanta.settings import Settings
 
 
@@ -17,7 +17,7 @@ def session_user(cookies: Mapping[str, str], *, settings: Settings) -> int | Non
 
     The same rule as ``quanta.api.deps.browser_session``, for a websocket rather than a request.
     """
-    token = cookies.get(SECURE_SESSION_COOKIE) or cookies.get(SESSION_COOKIE)
+    token = session_token_in(cookies)
     if not token:
         return None
     with db.session(settings) as unit:
