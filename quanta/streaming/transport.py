@@ -90,3 +90,18 @@ class Topics:
     def bars(self, interval: str) -> str:
         """Bars of one interval (``quanta.bars.1s``, ``quanta.bars.1m``), keyed by symbol."""
         return f"{self.namespace}quanta.bars.{interval}"
+
+    @property
+    def orders(self) -> str:
+        """Paper-trading orders from deployments' runners, keyed by account (``quanta.paper.events``)."""
+        return f"{self.namespace}quanta.orders"
+
+    @property
+    def fills(self) -> str:
+        """Fills of paper orders by the simulated broker, keyed by account."""
+        return f"{self.namespace}quanta.fills"
+
+    @property
+    def scores(self) -> str:
+        """Competition entries' scores, keyed by competition."""
+        return f"{self.namespace}quanta.scores"

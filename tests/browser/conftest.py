@@ -6,11 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from quanta.testing.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, RunningApp, serve_app
 
 ARTIFACTS = ROOT / "test-artifacts"
+
+# Assertions wait up to 20 s: on a loaded 2-core CI machine a sign-up (argon2 hashing, the mail) and a
+# first page compile can outlast Playwright's 5 s default.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,214 @@
+"""Paper-trading events: orders a strategy's runner decides, fills the simulated broker makes.
+
+These are the records of the ``quanta.orders`` and ``quanta.fills`` topics, keyed by the deployment
+(``account``), so one account's records stay in order. Both are compact JSON with a schema version,
+like the market data of :mod:`quanta.streaming.schema`::
+
+    order {"v":1,"a":"pp_3f…","o":"pp_3f…:1700000000000:0","s":"GOOG","q":10.0,"k":"market",
+           "lp":null,"sp":null,"sl":null,"tp":null,"t":1700000001000}
+          account, order id, symbol, signed size (negative sells), kind, limit, stop,
+          stop-loss, take-profit, decision time (the end of the bar it was decided on, ms UTC)
+    fill  {"v":1,"a":"pp_3f…","f":"pp_3f…:1700000000000:0","o":"pp_3f…:1700000000000:0","n":7,
+           "s":"GOOG","q":10.0,"p":101.25,"c":2.03,"t":1700000001000}
+          account, fill id, order id, the account's fill number (1, 2, … without gaps), symbol,
+          signed size, price, commission (cash), fill time (ms UTC)
+
+Ids are deterministic (``<account>:<bar start>:<n>`` for the n-th order decided on a bar), so a runner
+that restarts and decides again produces the same ids, and the broker, which fills each order id at
+most once, never fills twice. The cash of an account follows from its fills alone:
+``cash = capital − Σ (size × price + commission)`` and ``equity = cash + Σ position × last close``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from quanta.streaming.errors import MalformedEventError
+from quanta.streaming.events import SYMBOL, DeadLetterReason
+
+SCHEMA_VERSION = 1
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+_MAX_ID = 200
+
+
+class OrderKind(StrEnum):
+    """How an order is priced."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop-limit"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderEvent:
+    """An order a deployment's strategy placed at the end of the bar that closed at ``ts``."""
+
+    account: str
+    order_id: str
+    symbol: str
+    size: float
+    kind: OrderKind = OrderKind.MARKET
+    limit: float | None = None
+    stop: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillEvent:
+    """The broker filled ``size`` units of an order at ``price``, paying ``commission``."""
+
+    account: str
+    fill_id: str
+    order_id: str
+    seq: int
+    symbol: str
+    size: float
+    price: float
+    commission: float
+    ts: int
+
+    @property
+    def cash_flow(self) -> float:
+        """What the fill does to the account's cash: minus the value bought, minus the commission."""
+        return -(self.size * self.price) - self.commission
+
+
+def encode_order(order: OrderEvent) -> bytes:
+    """The order as one JSON object."""
+    record = {
+        "v": SCHEMA_VERSION,
+        "a": order.account,
+        "o": order.order_id,
+        "s": order.symbol,
+        "q": order.size,
+        "k": order.kind.value,
+        "lp": order.limit,
+        "sp": order.stop,
+        "sl": order.stop_loss,
+        "tp": order.take_profit,
+        "t": order.ts,
+    }
+    return _encode(record, order)
+
+
+def decode_order(data: bytes) -> OrderEvent:
+    """Read an order written by :func:`encode_order`; raise ``MalformedEventError`` on a bad record."""
+    record = _record(data, "order")
+    kind = record.get("k")
+    try:
+        order_kind = OrderKind(str(kind))
+    except ValueError:
+        raise _malformed("order", "k", "market, limit, stop or stop-limit", kind) from None
+    return OrderEvent(
+        account=_text(record, "a"),
+        order_id=_text(record, "o"),
+        symbol=_symbol(record),
+        size=_number(record, "q", nonzero=True),
+        kind=order_kind,
+        limit=_price_or_none(record, "lp"),
+        stop=_price_or_none(record, "sp"),
+        stop_loss=_price_or_none(record, "sl"),
+        take_profit=_price_or_none(record, "tp"),
+        ts=_integer(record, "t"),
+    )
+
+
+def encode_fill(fill: FillEvent) -> bytes:
+    """The fill as one JSON object."""
+    record = {
+        "v": SCHEMA_VERSION,
+        "a": fill.account,
+        "f": fill.fill_id,
+        "o": fill.order_id,
+        "n": fill.seq,
+        "s": fill.symbol,
+        "q": fill.size,
+        "p": fill.price,
+        "c": fill.commission,
+        "t": fill.ts,
+    }
+    return _encode(record, fill)
+
+
+def decode_fill(data: bytes) -> FillEvent:
+    """Read a fill written by :func:`encode_fill`; raise ``MalformedEventError`` on a bad record."""
+    record = _record(data, "fill")
+    return FillEvent(
+        account=_text(record, "a"),
+        fill_id=_text(record, "f"),
+        order_id=_text(record, "o"),
+        seq=_integer(record, "n"),
+        symbol=_symbol(record),
+        size=_number(record, "q", nonzero=True),
+        price=_number(record, "p", positive=True),
+        commission=_number(record, "c"),
+        ts=_integer(record, "t"),
+    )
+
+
+def _encode(record: dict[str, Any], event: object) -> bytes:
+    try:
+        return _ENCODER.encode(record).encode()
+    except ValueError as exc:  # NaN or infinity
+        raise MalformedEventError(DeadLetterReason.MALFORMED, f"refusing to encode {event!r}: {exc}") from exc
+
+
+def _record(data: bytes, kind: str) -> dict[str, Any]:
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedEventError(DeadLetterReason.MALFORMED, f"{kind} is not JSON: {exc}") from exc
+    if not isinstance(record, dict):
+        raise MalformedEventError(DeadLetterReason.MALFORMED, f"{kind} is not a JSON object")
+    version = record.get("v")
+    if version != SCHEMA_VERSION:
+        raise MalformedEventError(
+            DeadLetterReason.UNSUPPORTED_VERSION, f"{kind} schema version {version!r}; this reader knows 1"
+        )
+    return record
+
+
+def _malformed(kind: str, key: str, expected: str, got: object) -> MalformedEventError:
+    detail = f"{kind} field {key!r}: expected {expected}, got {got!r}"
+    return MalformedEventError(DeadLetterReason.MALFORMED, detail)
+
+
+def _text(record: dict[str, Any], key: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str) or not 0 < len(value) <= _MAX_ID:
+        raise _malformed("event", key, f"a string of 1 to {_MAX_ID} characters", value)
+    return value
+
+
+def _symbol(record: dict[str, Any]) -> str:
+    value = record.get("s")
+    if not isinstance(value, str) or SYMBOL.fullmatch(value) is None:
+        raise _malformed("event", "s", "a symbol", value)
+    return value
+
+
+def _integer(record: dict[str, Any], key: str) -> int:
+    value = record.get(key)
+    if type(value) is not int or not 0 <= value < 2**53:
+        raise _malformed("event", key, "a non-negative integer", value)
+    return value
+
+
+def _number(record: dict[str, Any], key: str, *, positive: bool = False, nonzero: bool = False) -> float:
+    value = record.get(key)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise _malformed("event", key, "a finite number", value)
+    if (positive and value <= 0) or (nonzero and value == 0):
+        raise _malformed("event", key, "a positive number" if positive else "a non-zero number", value)
+    return float(value)
+
+
+def _price_or_none(record: dict[str, Any], key: str) -> float | None:
+    return None if record.get(key) is None else _number(record, key, positive=True)
