@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from functools import lru_cache
 
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -32,7 +33,18 @@ from quanta.streaming import Message, Topics, load_bars
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PREFIXES = ("market.",)
+PUBLIC_PREFIXES = ("market.", "competition.")
+TopicRule = Callable[[str, Peer], bool | Awaitable[bool]]
+_private_rules: dict[str, TopicRule] = {}
+
+
+def register_topic_rule(prefix: str, rule: TopicRule) -> None:
+    """Who may follow the topics starting with ``prefix`` (e.g. ``chat.``, ``paper.``): ``rule(topic, peer)``.
+
+    Each area that publishes private topics registers its rule once, at import; the rule reads the
+    session from ``peer.cookies`` (``quanta.accounts.service.session_token_in``).
+    """
+    _private_rules[prefix] = rule
 
 
 @lru_cache(maxsize=1)
@@ -48,10 +60,15 @@ def live_market() -> MarketBroadcast:
     return MarketBroadcast(live_hub(), get_settings().live_symbol_list)
 
 
-def authorize(topic: str, peer: Peer) -> bool:
-    """Market topics are public. Private topics (a competition's) will check ``peer.cookies`` here."""
-    del peer
-    return topic.startswith(PUBLIC_PREFIXES)
+async def authorize(topic: str, peer: Peer) -> bool:
+    """Market and competition topics are public; a private topic asks the rule registered for its prefix."""
+    if topic.startswith(PUBLIC_PREFIXES):
+        return True
+    for prefix, rule in _private_rules.items():
+        if topic.startswith(prefix):
+            allowed = rule(topic, peer)
+            return await allowed if inspect.isawaitable(allowed) else allowed
+    return False
 
 
 def install_live(api: FastAPI) -> None:
