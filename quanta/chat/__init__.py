@@ -12,7 +12,8 @@ in-memory board of who is present and typing. For example::
 
 Use cases live in ``quanta.chat.service``, who may do what in ``quanta.chat.access``, tables and views
 in ``quanta.chat.models``, events in ``quanta.chat.events``, errors in ``quanta.chat.errors``, the
-presence board in ``quanta.chat.presence``. See docs/chat.md.
+presence board in ``quanta.chat.presence``, a room's broadcast topics in ``quanta.chat.live``.
+See docs/chat.md.
 """
 
 from quanta.chat import (

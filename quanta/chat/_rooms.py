@@ -18,13 +18,14 @@ from quanta.chat._support import current_time, new_public_id, table, user_by_use
 from quanta.chat.access import access_for, require_reader, strategy_of
 from quanta.chat.errors import InvalidInput, RoomNotFound
 from quanta.chat.models import MAX_REF, MAX_TITLE, ChatRoom, RoomKind, RoomView
-from quanta.workspace.models import Strategy
+from quanta.workspace.models import Strategy, StrategyCollaborator
 
 __all__ = [
     "competition_room",
     "direct_room",
     "direct_rooms",
     "lobby",
+    "my_rooms",
     "room_view",
     "strategy_room",
 ]
@@ -112,6 +113,42 @@ def direct_rooms(*, session: Session, user: User, limit: int = DEFAULT_PAGE) -> 
         .limit(max(1, min(limit, MAX_PAGE)))
     )
     return list(session.exec(query))
+
+
+def my_rooms(
+    *, session: Session, user: User, limit: int = DEFAULT_PAGE, now: datetime | None = None
+) -> list[RoomView]:
+    """The rooms ``user`` may read, as they see them: the lobby (made on first use), the rooms of the
+    strategies they own or collaborate on and of the competitions that have one, then their direct
+    conversations; within each kind the one with the newest message first."""
+    now = current_time(now)
+    me = user_pk(user)
+    shared = select(Strategy.public_id).where(
+        or_(
+            col(Strategy.owner_id) == me,
+            col(Strategy.id).in_(
+                select(StrategyCollaborator.strategy_id).where(StrategyCollaborator.user_id == me)
+            ),
+        )
+    )
+    newest = (col(ChatRoom.last_message_at).desc().nulls_last(), col(ChatRoom.id).desc())
+    size = max(1, min(limit, MAX_PAGE))
+    strategy_rooms = session.exec(
+        select(ChatRoom)
+        .where(col(ChatRoom.kind) == RoomKind.STRATEGY, col(ChatRoom.ref).in_(shared))
+        .order_by(*newest)
+        .limit(size)
+    )
+    competition_rooms = session.exec(
+        select(ChatRoom).where(col(ChatRoom.kind) == RoomKind.COMPETITION).order_by(*newest).limit(size)
+    )
+    rooms = [lobby(session=session, now=now), *strategy_rooms, *competition_rooms]
+    rooms += direct_rooms(session=session, user=user, limit=size)
+    return [
+        room_view(session=session, room=room, user=user, now=now)
+        for room in rooms
+        if access_for(session=session, room=room, user=user, now=now).read
+    ]
 
 
 def room_view(*, session: Session, room: ChatRoom, user: User, now: datetime | None = None) -> RoomView:

@@ -42,6 +42,7 @@ from quanta.chat._rooms import (
     direct_room,
     direct_rooms,
     lobby,
+    my_rooms,
     room_view,
     strategy_room,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "messages_after",
     "messages_before",
     "mute_user",
+    "my_rooms",
     "post_message",
     "purge_orphaned_rooms",
     "render_markdown",

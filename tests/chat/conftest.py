@@ -9,28 +9,37 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from quanta import db
 from quanta.accounts.models import User
+from quanta.accounts.service import SESSION_COOKIE, sign_in
+from quanta.api.deps import api_clock, api_limiter, api_settings
 from quanta.chat.events import ChatEvent
+from quanta.chat.live import ChatLive
 from quanta.chat.models import ChatRoom
 from quanta.chat.service import competition_room, direct_room, lobby, post_message, strategy_room
 from quanta.ratelimit import MemoryRateLimiter
-from quanta.settings import Settings
+from quanta.settings import Settings, get_settings
 from quanta.testing.clock import FakeClock
 from quanta.workspace.models import CollaboratorCreate, CollaboratorRole, Strategy, StrategyCreate, Visibility
 from quanta.workspace.service import add_collaborator, create_strategy
-from tests.accounts.conftest import make_user
+from quanta_app.api import build_api
+from quanta_app.chat import chat_live
+from quanta_app.live import live_hub, live_market
+from tests.accounts.conftest import PASSWORD, make_user
 from tests.conftest import sqlalchemy_url
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-__all__ = ["BACKENDS", "Cast", "Rooms", "post"]
+__all__ = ["BACKENDS", "ORIGIN", "Cast", "ChatApp", "Rooms", "post"]
 
 
 @pytest.fixture(scope="session")
@@ -184,3 +193,76 @@ def post(unit: Session, clock: FakeClock, author: User, room: ChatRoom, body: st
     )
     unit.commit()
     return event
+
+
+# ---- the app: REST routes and the broadcast websocket ----------------------------------------------------
+
+ORIGIN = "http://testserver"
+
+
+@dataclass
+class ChatApp:
+    """The app's API (``quanta_app.api.build_api``) on the test's database, with a fresh hub; ``browser``
+    gives a TestClient signed in as someone (the session cookie, and the app's own ``Origin``)."""
+
+    api: FastAPI
+    unit: Session
+    clock: FakeClock
+    clients: list[TestClient]
+
+    @property
+    def live(self) -> ChatLive:
+        return chat_live()
+
+    def session_token(self, user: User) -> str:
+        """A fresh session of ``user`` (what the session cookie holds)."""
+        grant = sign_in(
+            session=self.unit,
+            email=user.email,
+            password=PASSWORD,
+            limiter=MemoryRateLimiter(),
+            now=self.clock.now(),
+        )
+        self.unit.commit()
+        return grant.token
+
+    def browser(self, user: User | None = None) -> TestClient:
+        """A client of the app, signed in as ``user`` (None: signed out)."""
+        client = TestClient(self.api, base_url=ORIGIN, headers={"Origin": ORIGIN})
+        client.__enter__()
+        self.clients.append(client)
+        if user is not None:
+            client.cookies.set(SESSION_COOKIE, self.session_token(user))
+        return client
+
+
+@pytest.fixture
+def chat_app(
+    settings: Settings, unit: Session, limiter: MemoryRateLimiter, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ChatApp]:
+    """The app's API with the chat routes and live push, on the test's database (real clock: the
+    websocket's topic rule resolves sessions at the current time)."""
+    monkeypatch.setenv("QUANTA_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("QUANTA_DATABASE_URL", str(settings.database_url))
+    for name in ("QUANTA_REDIS_URL", "QUANTA_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(name, raising=False)
+    _forget_app_singletons()
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    api = build_api()
+    api.dependency_overrides[api_settings] = lambda: settings
+    api.dependency_overrides[api_clock] = lambda: clock.now
+    api.dependency_overrides[api_limiter] = lambda: limiter
+    made = ChatApp(api=api, unit=unit, clock=clock, clients=[])
+    yield made
+    for client in made.clients:
+        client.__exit__(None, None, None)
+    api.state.quanta_api.runner.shutdown()
+    db.dispose_engines()
+    _forget_app_singletons()
+
+
+def _forget_app_singletons() -> None:
+    get_settings.cache_clear()
+    live_hub.cache_clear()
+    live_market.cache_clear()
+    chat_live.cache_clear()
