@@ -16,6 +16,7 @@ const SILENCE_MS = 40000; // no frame (not even a pong) for this long: the conne
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MOST_MS = 10000;
 const KEEP_BARS = 600;
+const SINCE = /\(?no bars since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)?/; // quanta.broadcast.market's stale detail
 
 // The hub's address on the backend: the Reflex event socket's host, path /live/ws.
 function liveServer(serverUrl) {
@@ -48,6 +49,21 @@ function indicatorPoint(bar, name) {
 function formatNumber(value, digits = 2) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   return value.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+// What a stale topic shows: since when (the last bar's time from the server, else when the client
+// heard of it) and why, without the time stamp.
+function staleNote(topicState) {
+  const detail = topicState.detail || "";
+  const match = SINCE.exec(detail);
+  const since = match ? new Date(match[1]) : topicState.at ? new Date(topicState.at) : null;
+  const reason = detail.replace(SINCE, "").replace(/[\s;:]+$/, "").trim();
+  if (!match && reason === "waiting for the first data") return { since: null, text: "Waiting for the first bars…" };
+  const clock = since ? since.toLocaleTimeString(undefined, { hour12: false }) : "";
+  return {
+    since,
+    text: `Feed stale since ${clock}${reason ? ` — ${reason}` : ""}. Showing the last bars; it resumes by itself.`,
+  };
 }
 
 function summary(bars) {
@@ -173,7 +189,7 @@ export function LiveMarket({ symbol = "GOOG", topicPrefix = "market.bars.1s.", s
         applyBar(frame.data);
         setView(summary(c.bars));
       } else if (frame.kind === "status") {
-        setTopicState(frame.data);
+        setTopicState({ ...frame.data, at: Date.now() });
       } else if (frame.kind === "resync") {
         c.subscribe();
         return;
@@ -248,6 +264,7 @@ export function LiveMarket({ symbol = "GOOG", topicPrefix = "market.bars.1s.", s
   const colour = status === "live" ? "#16a34a" : status === "stale" ? "#d97706" : "#6b7280";
   const up = view && view.change >= 0;
   const indicators = view ? Object.entries(view.indicators).sort(([a], [b]) => a.localeCompare(b)) : [];
+  const stale = status === "stale" ? staleNote(topicState) : null;
 
   return (
     <div
@@ -285,6 +302,19 @@ export function LiveMarket({ symbol = "GOOG", topicPrefix = "market.bars.1s.", s
           {status}
         </span>
       </div>
+      {stale && (
+        <div
+          data-testid="live-stale"
+          data-since={stale.since ? stale.since.toISOString() : ""}
+          role="status"
+          style={{
+            marginBottom: "0.5em", padding: "0.35em 0.75em", borderRadius: "6px", fontSize: "0.9em",
+            color: "#92400e", background: "#fef3c7", border: "1px solid #f59e0b",
+          }}
+        >
+          {stale.text}
+        </div>
+      )}
       <div ref={container} data-testid="live-chart" style={{ width: "100%", height }} />
     </div>
   );

@@ -9,7 +9,8 @@ from state.live import LiveState
 
 
 class LiveMarket(rx.Component):
-    """Candles that tick as bars arrive, with last price, change, volume, indicators and a status badge.
+    """Candles that tick as bars arrive, with last price, change, volume, indicators and a status badge;
+    while the topic is stale, a banner says since when and why (``live-stale``), until bars flow again.
 
     Props: ``symbol``, ``topic_prefix`` (default ``market.bars.1s.``), ``server_url`` (default: the
     backend's ``/live/ws``), ``theme``, ``height``. The component holds its own websocket (see

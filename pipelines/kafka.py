@@ -13,15 +13,17 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
 
 from quanta.streaming import Message
+from quanta.streaming.transport import Record
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,35 @@ class KafkaTransport:
         future = await self._producer.send(
             topic, value=value, key=None if key is None else key.encode(), timestamp_ms=timestamp_ms
         )
-        self._pending.add(future)
-        future.add_done_callback(self._settled)
+        self._track(future)
+
+    async def publish_many(self, topic: str, records: Sequence[Record]) -> None:
+        """Queue records as aiokafka batches, one per partition at a time (``send_batch``): the same
+        partitions as :meth:`publish` (murmur2 of the key, as aiokafka's default partitioner), the same
+        order per key, a fraction of the cost per record. :meth:`flush` waits for them."""
+        await self.start()
+        assert self._producer is not None
+        producer = self._producer
+        partitions = sorted(await producer.partitions_for(topic))
+        partitioner = DefaultPartitioner()
+        batches: dict[int, Any] = {}
+        chosen: dict[str, int] = {}  # murmur2 in pure Python costs more than the rest: once per key
+        for key, value, timestamp_ms in records:
+            raw = None if key is None else key.encode()
+            partition = chosen.get(key) if key is not None else None
+            if partition is None:
+                partition = partitioner(raw, partitions, partitions)
+                if key is not None:
+                    chosen[key] = partition
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = producer.create_batch()
+            if batch.append(key=raw, value=value, timestamp=timestamp_ms) is None:  # full: send it
+                self._track(await producer.send_batch(batch, topic, partition=partition))
+                batch = batches[partition] = producer.create_batch()
+                batch.append(key=raw, value=value, timestamp=timestamp_ms)
+        for partition, batch in batches.items():
+            self._track(await producer.send_batch(batch, topic, partition=partition))
 
     async def flush(self) -> None:
         """Wait until every published record is acknowledged; raise the first failure."""
@@ -96,6 +125,10 @@ class KafkaTransport:
     ) -> KafkaSubscription:
         """A consumer of ``topic`` in ``group`` (a fresh private consumer without one)."""
         return KafkaSubscription(self.bootstrap, topic, group=group, from_beginning=from_beginning)
+
+    def _track(self, future: asyncio.Future[Any]) -> None:
+        self._pending.add(future)
+        future.add_done_callback(self._settled)
 
     def _settled(self, future: asyncio.Future[Any]) -> None:
         self._pending.discard(future)

@@ -5,10 +5,15 @@
 numbers the messages alike — and keeps the market feed going:
 
 - no ``QUANTA_KAFKA_BOOTSTRAP``: the stored daily bars of ``QUANTA_LIVE_SYMBOLS`` replayed as live
-  ticks (``QUANTA_LIVE_SPEED`` trading days per second, looping), through ``EmbeddedMarket``;
+  ticks (``QUANTA_LIVE_SPEED`` trading days per second, looping), through ``EmbeddedMarket``; the bars
+  are also kept in ``<QUANTA_VAR_DIR>/history`` (``pipelines.history``, as ``python -m
+  pipelines.history`` does for Kafka);
 - with it: the bars of ``quanta.bars.1s`` read from Kafka (produced by ``pipelines.bars``).
 
 With several workers (Redis), one worker at a time runs the feed (a Redis lease); the others relay.
+Every worker watches the market topics (``MarketBroadcast.watch``): without bars for 5 s a topic turns
+stale, ``no bars since <time of its last bar>``, and live again with the next bar — with Kafka down the
+consumer keeps retrying, so bars resume by themselves when the broker is back.
 """
 
 from __future__ import annotations
@@ -17,19 +22,21 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from functools import lru_cache
 
 import pyarrow as pa  # type: ignore[import-untyped]
 from fastapi import FastAPI
 
+from pipelines.history import BarHistory
 from pipelines.kafka import KafkaTransport
 from quanta import data
 from quanta.broadcast import Hub, RedisLease, RedisRelay
 from quanta.broadcast.asgi import Peer, install_broadcast
 from quanta.broadcast.market import INTERVAL, Feed, MarketBroadcast, ReplayFeed, common_history
 from quanta.settings import Settings, get_settings
-from quanta.streaming import Message, Topics, load_bars
+from quanta.streaming import Bar, MalformedEventError, Message, Topics, decode_bar, load_bars
 
 log = logging.getLogger(__name__)
 
@@ -79,24 +86,29 @@ def install_live(api: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def run_live() -> AsyncIterator[None]:
-    """Lifespan task: run the hub and, unless ``QUANTA_LIVE_FEED=false``, the market feed."""
+    """Lifespan task: run the hub, the market topics' stale watch and, unless ``QUANTA_LIVE_FEED=false``,
+    the market feed."""
     settings = get_settings()
     async with live_hub().running():
-        feed = (
-            asyncio.create_task(_keep_feeding(settings), name="live-market") if settings.live_feed else None
-        )
+        tasks = [asyncio.create_task(live_market().watch(), name="live-market-watch")]
+        if settings.live_feed:
+            tasks.append(asyncio.create_task(_keep_feeding(settings), name="live-market"))
         try:
             yield
         finally:
-            if feed is not None:
-                feed.cancel()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
-                    await feed
+                    await task
 
 
 async def _keep_feeding(settings: Settings) -> None:
     market = live_market()
-    feed = kafka_feed(settings.kafka_bootstrap) if settings.kafka_bootstrap else replay_feed(settings)
+    if settings.kafka_bootstrap:
+        feed = kafka_feed(settings.kafka_bootstrap)
+    else:
+        feed = recorded(replay_feed(settings), BarHistory(settings.var_dir / "history"))
     if settings.redis_url:
         await RedisLease(settings.redis_url, "market-feed").run(lambda: market.follow(feed))
     else:
@@ -119,6 +131,38 @@ def replay_feed(settings: Settings) -> ReplayFeed:
             con.disconnect()
 
     return ReplayFeed(load, speed=settings.live_speed)
+
+
+def recorded(feed: Feed, history: BarHistory, *, every: float = 2.0) -> Feed:
+    """``feed``, with its bars also upserted into ``history`` (batched every ``every`` seconds, written
+    in a worker thread; what is pending when the feed closes is written then)."""
+
+    @contextlib.asynccontextmanager
+    async def open_feed(not_before_ms: int) -> AsyncIterator[AsyncIterable[Message]]:
+        async with feed(not_before_ms) as records:
+            tee = _tee(records, history, every)
+            try:
+                yield tee
+            finally:
+                await tee.aclose()  # writes what is pending
+
+    return open_feed
+
+
+async def _tee(records: AsyncIterable[Message], history: BarHistory, every: float) -> AsyncIterator[Message]:
+    pending: list[Bar] = []
+    last = time.monotonic()
+    try:
+        async for record in records:
+            with contextlib.suppress(MalformedEventError):  # MarketBroadcast logs and skips those
+                pending.append(decode_bar(record.value))
+            yield record
+            if time.monotonic() - last >= every:
+                batch, pending, last = pending, [], time.monotonic()
+                await asyncio.to_thread(history.write, batch)
+    finally:
+        if pending:
+            history.write(pending)
 
 
 def kafka_feed(bootstrap: str, *, topics: Topics | None = None) -> Feed:

@@ -5,17 +5,22 @@ and statements; :mod:`pipelines.flink.bars_job` runs them in ``.venv-flink``.
 
 Topology (one source, one sink per bar interval, one for dead letters; parallelism 1)::
 
-    quanta.ticks ─ checks of decode_tick ─┬─ good ─┬─ TUMBLE 1s ─ quanta.bars.1s
-      (raw bytes, watermark: max t        │        ├─ TUMBLE 1m ─ quanta.bars.1m
+    quanta.ticks ─ checks of decode_tick ─┬─ good ─┬─ TUMBLE 1s ─ indicators ─ quanta.bars.1s
+      (raw bytes, watermark: max t        │        ├─ TUMBLE 1m ─ indicators ─ quanta.bars.1m
        − out_of_orderness − 1             │        └─ too late ──┐
        − allowed_lateness)                └─ bad ────────────────┴─ quanta.ticks.dlq
+
+"indicators" is a Python keyed function (:mod:`pipelines.flink.indicators`, per symbol, the classes of
+``quanta.streaming.indicators``) between the window's bars and the sink; with ``indicators=()`` the
+bars go straight from SQL to the sink.
 
 Semantics next to :class:`quanta.streaming.BarAggregator` (docs/streaming-flink.md has the details):
 
 - the same windows ``[start, start + width)`` and the same lateness rule: a tick is dropped (a ``late``
   dead letter) once ``end - 1 + allowed_lateness <= max t - out_of_orderness - 1``;
 - one emission per window, when that rule closes it: the bar equals the aggregator's *last* revision
-  of the window; ``r`` is always 0 and ``x`` (indicators) is left out, which decoders read as ``{}``;
+  of the window; ``r`` is always 0 and ``x`` holds the indicators over the symbol's final bars, equal to
+  ``quanta.indicators`` on that bar series (null in warm-up);
 - the watermark is Flink's, per Kafka partition (the minimum across partitions), not per symbol;
 - open and close are the prices of the ticks with the smallest and largest ``(t, n)``; volume is summed
   in arrival order, as in the aggregator.
@@ -23,8 +28,8 @@ Semantics next to :class:`quanta.streaming.BarAggregator` (docs/streaming-flink.
 The statements are put together from this module's own fragments; the only outside text (topic names,
 servers, ids) enters as SQL string literals through ``_q`` (hence the ``noqa: S608``).
 
-The job imports nothing from ``quanta``: it is a PyFlink client and needs nothing else. Its defaults equal
-:class:`quanta.streaming.BarConfig` and :class:`quanta.streaming.Topics`, which
+Only the indicator function imports ``quanta`` (``quanta.streaming``, in Flink's Python worker).
+The defaults equal :class:`quanta.streaming.BarConfig` and :class:`quanta.streaming.Topics`, which
 ``tests/flink/test_bars_sql.py`` checks.
 """
 
@@ -45,6 +50,7 @@ _INTERVAL = re.compile(r"([1-9][0-9]*)(s|m|h)")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}
 _DOUBLE_MAX = "1.7976931348623157E308"
 _PAD_TS, _PAD_SEQ = 16, 19  # digits of MAX_TS - 1 and of 2**63 - 1
+_INDICATOR = re.compile(r"(SMA|EMA|RSI):([1-9][0-9]*)")  # as quanta.streaming.indicators.IndicatorSpec
 
 DEFAULT_CHECKPOINTS = REPO / "var" / "flink" / "checkpoints"
 
@@ -75,11 +81,16 @@ class BarsJobConfig:
     restore_from: Path | None = None
     idle_timeout_ms: int = 5_000
     jvm_heap_mb: int = 320
+    indicators: tuple[str, ...] = ("SMA:20", "EMA:20", "RSI:14")
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for interval in self.intervals:
             interval_ms(interval)
+        bad = [spec for spec in self.indicators if _INDICATOR.fullmatch(spec) is None]
+        if bad or len(set(self.indicator_names)) != len(self.indicators):
+            msg = f"indicators must be distinct NAME:PERIOD with NAME one of SMA, EMA, RSI; got {bad}"
+            raise ValueError(msg)
         if not self.intervals or len(set(self.intervals)) != len(self.intervals):
             msg = "intervals must be distinct and at least one"
             raise ValueError(msg)
@@ -100,6 +111,11 @@ class BarsJobConfig:
     def bars_topic(self, interval: str) -> str:
         """Bars of one interval, keyed by symbol."""
         return f"{self.namespace}quanta.bars.{interval}"
+
+    @property
+    def indicator_names(self) -> list[str]:
+        """The keys of the bars' ``x``: ``sma_20``, ``rsi_14``, … (``IndicatorSpec.key``)."""
+        return [spec.replace(":", "_").lower() for spec in self.indicators]
 
     @property
     def watermark_delay_ms(self) -> int:
@@ -127,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", type=Path, default=d.checkpoint_dir)
     p.add_argument("--checkpoint-interval-ms", type=int, default=d.checkpoint_interval_ms)
     p.add_argument("--restore-from", type=Path, help="a checkpoint (chk-N) or savepoint folder to resume")
+    p.add_argument("--indicators", default=",".join(d.indicators), help="NAME:PERIOD, … ('' for none)")
     p.add_argument("--idle-timeout-ms", type=int, default=d.idle_timeout_ms, help="a silent partition waits")
     p.add_argument("--jvm-heap-mb", type=int, default=d.jvm_heap_mb)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any Flink option")
@@ -151,6 +168,7 @@ def config_from_args(args: argparse.Namespace) -> BarsJobConfig:
         restore_from=None if args.restore_from is None else args.restore_from.resolve(),
         idle_timeout_ms=args.idle_timeout_ms,
         jvm_heap_mb=args.jvm_heap_mb,
+        indicators=tuple(part.strip() for part in args.indicators.split(",") if part.strip()),
         extra=extra,
     )
 
@@ -170,6 +188,7 @@ def command_args(config: BarsJobConfig) -> list[str]:
         f"--checkpoint-interval-ms={config.checkpoint_interval_ms}",
         f"--idle-timeout-ms={config.idle_timeout_ms}",
         f"--jvm-heap-mb={config.jvm_heap_mb}",
+        f"--indicators={','.join(config.indicators)}",
     ]
     if config.restore_from is not None:
         args.append(f"--restore-from={config.restore_from}")
@@ -373,10 +392,20 @@ def _sink_name(interval: str) -> str:
     return f"bars_{interval}"
 
 
+INDICATED_VIEW = "indicated_bars"
+"""The view the job registers: the bars of every interval (:func:`all_bars_query`) with ``x``."""
+
+
+def indicators_type(config: BarsJobConfig) -> str:
+    """The SQL type of the bars' ``x``: one nullable DOUBLE per indicator."""
+    return "ROW<" + ", ".join(f"{name} DOUBLE" for name in config.indicator_names) + ">"
+
+
 def bars_sink_ddl(config: BarsJobConfig, interval: str) -> str:
     """One interval's bars topic: JSON of ``encode_bar``, keyed by symbol, timed at the window start."""
+    x = f" x {indicators_type(config)}," if config.indicators else ""
     return f"""CREATE TEMPORARY TABLE {_sink_name(interval)} (
-  v INT, s STRING, i STRING, t BIGINT, o DOUBLE, h DOUBLE, l DOUBLE, c DOUBLE, q DOUBLE, n BIGINT, r INT,
+  v INT, s STRING, i STRING, t BIGINT, o DOUBLE, h DOUBLE, l DOUBLE, c DOUBLE, q DOUBLE, n BIGINT, r INT,{x}
   record_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'
 ) WITH (
   {_kafka(config.bars_topic(interval), config)},
@@ -402,17 +431,37 @@ def dead_letters_sink_ddl(config: BarsJobConfig) -> str:
 )"""
 
 
-def bars_insert(interval: str) -> str:
-    """One interval's bars: event-time tumbling windows per symbol."""
+BAR_COLUMNS = ("v", "s", "i", "t", "o", "h", "l", "c", "q", "n", "r")
+"""The columns of :func:`bars_query`, in order (the JSON v1 bar's fields but ``x``)."""
+
+
+def bars_query(interval: str) -> str:
+    """One interval's bars: event-time tumbling windows per symbol (columns :data:`BAR_COLUMNS`)."""
     width = interval_ms(interval)
     price_at = _PAD_TS + _PAD_SEQ + 1
-    return f"""INSERT INTO {_sink_name(interval)}
-SELECT {SCHEMA_VERSION}, symbol, {_q(interval)}, MIN(ts - MOD(ts, {width})),
-  CAST(SUBSTRING(MIN(order_key) FROM {price_at}) AS DOUBLE), MAX(price), MIN(price),
-  CAST(SUBSTRING(MAX(order_key) FROM {price_at}) AS DOUBLE), SUM(size), COUNT(*), 0,
-  TO_TIMESTAMP_LTZ(MIN(ts - MOD(ts, {width})), 3)
+    return f"""SELECT {SCHEMA_VERSION} AS v, symbol AS s, {_q(interval)} AS i,
+  MIN(ts - MOD(ts, {width})) AS t,
+  CAST(SUBSTRING(MIN(order_key) FROM {price_at}) AS DOUBLE) AS o, MAX(price) AS h, MIN(price) AS l,
+  CAST(SUBSTRING(MAX(order_key) FROM {price_at}) AS DOUBLE) AS c, SUM(size) AS q, COUNT(*) AS n, 0 AS r
 FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(`rowtime`), {_interval_literal(width)}))
 GROUP BY symbol, window_start, window_end"""  # noqa: S608
+
+
+def all_bars_query(config: BarsJobConfig) -> str:
+    """The bars of every interval in one stream (one source read feeds the indicator function)."""
+    return "\nUNION ALL\n".join(bars_query(interval) for interval in config.intervals)
+
+
+def bars_insert(interval: str, config: BarsJobConfig | None = None) -> str:
+    """One interval's bars into its topic: straight from :func:`bars_query`, or, with indicators, from
+    the view :data:`INDICATED_VIEW` that the job registers (the bars through the indicator function)."""
+    columns = ", ".join(BAR_COLUMNS)
+    if config is None or not config.indicators:
+        source = f"({bars_query(interval)})"
+    else:
+        source, columns = f"{INDICATED_VIEW} WHERE i = {_q(interval)}", f"{columns}, x"
+    return f"""INSERT INTO {_sink_name(interval)}
+SELECT {columns}, TO_TIMESTAMP_LTZ(t, 3) FROM {source}"""  # noqa: S608
 
 
 def _late(interval: str, config: BarsJobConfig) -> tuple[str, str]:
@@ -448,7 +497,11 @@ SELECT {SCHEMA_VERSION}, 'late', {late_detail}, `key`, TO_BASE64(`value`) FROM t
 
 
 def statements(config: BarsJobConfig) -> tuple[list[str], list[str]]:
-    """``(DDL and views, INSERTs)`` of the job; the INSERTs run together as one Flink job."""
+    """``(DDL and views, INSERTs)`` of the job; the INSERTs run together as one Flink job.
+
+    With indicators, the bars INSERTs read the view :data:`INDICATED_VIEW`, which the job registers
+    (:func:`all_bars_query` through :mod:`pipelines.flink.indicators`) between the DDL and the INSERTs.
+    """
     ddl = [
         source_ddl(config),
         checked_view(),
@@ -456,7 +509,7 @@ def statements(config: BarsJobConfig) -> tuple[list[str], list[str]]:
         *(bars_sink_ddl(config, interval) for interval in config.intervals),
         dead_letters_sink_ddl(config),
     ]
-    inserts = [*(bars_insert(interval) for interval in config.intervals), dead_letters_insert(config)]
+    inserts = [*(bars_insert(interval, config) for interval in config.intervals), dead_letters_insert(config)]
     return ddl, inserts
 
 

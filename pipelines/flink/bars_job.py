@@ -16,9 +16,11 @@ import time
 from collections.abc import Sequence
 
 from pyflink.common import Configuration
-from pyflink.table import EnvironmentSettings, TableEnvironment
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import EnvironmentSettings, StatementSet, StreamTableEnvironment
 
 from pipelines.flink import bars, paths
+from pipelines.flink.indicators import register_indicated_view
 
 
 def jvm_args(config: bars.BarsJobConfig) -> str:
@@ -46,22 +48,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, value in options.items():
         flink_config.set_string(key, value)
     settings = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(flink_config).build()
-    tables = TableEnvironment.create(settings)
+    stream = StreamExecutionEnvironment.get_execution_environment(flink_config)
+    tables = StreamTableEnvironment.create(stream, settings)
     ddl, inserts = bars.statements(config)
     for statement in ddl:
         tables.execute_sql(statement)
+    if config.indicators:
+        register_indicated_view(tables, config)
     job = tables.create_statement_set()
     for statement in inserts:
         job.add_insert_sql(statement)
     if explain:
         print(job.explain())
         return 0
-    result = job.execute()
-    client = result.get_job_client()
-    job_id = "" if client is None else str(client.get_job_id())
-    event = {"event": "started", "job_id": job_id, "startup_s": round(time.monotonic() - started, 2)}
+    return run(job, stream, started)
+
+
+def run(job: StatementSet, stream: StreamExecutionEnvironment, started: float) -> int:
+    """Submit the INSERTs (and the indicator functions between them) as one job; wait until it ends."""
+    job.attach_as_datastream()
+    client = stream.execute_async("quanta-flink-bars")
+    startup_s = round(time.monotonic() - started, 2)
+    event = {"event": "started", "job_id": str(client.get_job_id()), "startup_s": startup_s}
     print(json.dumps(event), flush=True)
-    result.wait()
+    client.get_job_execution_result().result()
     return 0
 
 

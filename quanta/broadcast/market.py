@@ -5,6 +5,9 @@ embedded replay (:class:`ReplayFeed`, an :class:`~quanta.streaming.EmbeddedMarke
 daily bars, paced in real time and looping) or, with Kafka, a subscription to ``quanta.bars.1s``.
 :meth:`MarketBroadcast.follow` keeps one running: if it fails, the topics turn stale, the failure is
 logged, and the feed is opened again after a growing pause (0.5 s, 1 s, 2 s, … at most 30 s).
+:meth:`MarketBroadcast.watch` (on every worker) turns a topic stale after ``stale_after`` seconds
+without a bar, with the time of its last bar in the detail (``no bars since 2026-11-24T09:52:13Z``);
+the next bar makes it live again.
 
 Deltas are bar revisions ``{"t", "o", "h", "l", "c", "v", "n", "r", "x"}`` (window start in ms,
 OHLC, volume, ticks, revision, indicators); the snapshot is ``{"bars": [...]}``, the last ``keep``
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERVAL: Final = "1s"
+WAITING: Final = "waiting for the first data"
 DEFAULT_SYMBOLS: Final = ("GOOG", "AAPL", "MSFT", "IBM")
 _YIELD_EVERY: Final = 256
 
@@ -105,6 +109,11 @@ class Backoff:
         return base * (1 + random.uniform(-self.jitter, self.jitter))  # noqa: S311 - not cryptographic
 
 
+def utc_stamp(seconds: float) -> str:
+    """``2026-11-24T09:52:13Z``: the form in which a stale topic's detail names the time of its last bar."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
 class MarketBroadcast:
     """Declares one topic per symbol on ``hub`` and publishes a feed's bars to them."""
 
@@ -117,6 +126,7 @@ class MarketBroadcast:
         keep: int = 300,
         stale_after: float = 5.0,
         backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.hub = hub
         self.symbols = tuple(symbols)
@@ -126,9 +136,18 @@ class MarketBroadcast:
         """End of the latest window published (a reopened feed starts there)."""
         self.published = 0
         self.failures = 0
+        self.stale_after = stale_after
+        self._clock = clock
         self._topics = {symbol: bar_topic(symbol, interval) for symbol in self.symbols}
+        self._heard: dict[str, tuple[int, float | None]] = {}
+        """Per topic: the last seq seen and the wall time it was seen (None before the first bar)."""
         for topic in self._topics.values():
-            hub.declare(topic, view=RecentBars(keep), stale_after=stale_after)
+            fresh = not hub.declared(topic)
+            hub.declare(topic, view=RecentBars(keep))  # staleness is ours: see watch()
+            if fresh:
+                hub.set_status(topic, Status.STALE, WAITING)
+            seq = hub.last_seq(topic)
+            self._heard[topic] = (seq, clock() if seq else None)
 
     @property
     def topics(self) -> list[str]:
@@ -148,7 +167,7 @@ class MarketBroadcast:
             topic = self._topics.get(bar.symbol)
             if topic is None or bar.interval != self.interval:
                 continue
-            await self.hub.publish(topic, bar_data(bar))
+            self._heard[topic] = (await self.hub.publish(topic, bar_data(bar)), self._clock())
             self.last_end_ms = max(self.last_end_ms, bar.start + width)
             self.published += 1
             count += 1
@@ -157,9 +176,34 @@ class MarketBroadcast:
         return count
 
     def mark_stale(self, detail: str) -> None:
-        """Tell every subscriber the data stopped (the next bar makes a topic live again)."""
+        """Tell every subscriber the data stopped (the next bar makes a topic live again); the detail
+        gets ``(no bars since <time of the topic's last bar>)`` once the topic had one."""
         for topic in self._topics.values():
-            self.hub.set_status(topic, Status.STALE, detail)
+            since = self._last_bar_at(topic)
+            self.hub.set_status(topic, Status.STALE, detail if since is None else f"{detail} ({since})")
+
+    def check(self) -> None:
+        """One round of :meth:`watch`: a live topic without a bar for ``stale_after`` s turns stale."""
+        now = self._clock()
+        for topic in self._topics.values():
+            seq = self.hub.last_seq(topic)
+            if seq != self._heard[topic][0]:  # a bar this worker did not publish itself (a relay)
+                self._heard[topic] = (seq, now)
+                continue
+            heard = self._heard[topic][1]
+            state, _ = self.hub.status(topic)
+            if state is Status.LIVE and heard is not None and now - heard > self.stale_after:
+                self.hub.set_status(topic, Status.STALE, self._last_bar_at(topic) or WAITING)
+
+    async def watch(self, every: float = 0.5) -> None:
+        """Run :meth:`check` every ``every`` seconds, for ever (a lifespan task on every worker)."""
+        while True:
+            await asyncio.sleep(every)
+            self.check()
+
+    def _last_bar_at(self, topic: str) -> str | None:
+        heard = self._heard[topic][1]
+        return None if heard is None else f"no bars since {utc_stamp(heard)}"
 
     async def follow(self, feed: Feed) -> None:
         """Publish ``feed``'s bars for ever: reopen it when it ends, back off when it fails."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-from quanta.streaming.transport import Message
+from quanta.streaming.transport import Message, Record
 
 
 @dataclass
@@ -47,6 +47,11 @@ class InProcessBus:
         state.history.append(message)
         for subscriber in list(state.subscribers):
             await subscriber.deliver(message)
+
+    async def publish_many(self, topic: str, records: Sequence[Record]) -> None:
+        """:meth:`publish` each record in turn."""
+        for key, value, timestamp_ms in records:
+            await self.publish(topic, key, value, timestamp_ms=timestamp_ms)
 
     async def flush(self) -> None:
         """Nothing to wait for: publishing delivered the record already."""

@@ -12,9 +12,13 @@ the current message, so a job can flush before it closes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
+
+Record = tuple[str | None, bytes, int | None]
+"""``(key, value, timestamp_ms)`` of a record to publish."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,11 @@ class Transport(Protocol):
         self, topic: str, key: str | None, value: bytes, *, timestamp_ms: int | None = None
     ) -> None:
         """Send a record (it may be buffered until :meth:`flush`)."""
+        ...
+
+    async def publish_many(self, topic: str, records: Sequence[Record]) -> None:
+        """Send ``(key, value, timestamp_ms)`` records in this order, as :meth:`publish` one by one would
+        (same partitions, same order per key), at a lower cost per record."""
         ...
 
     async def flush(self) -> None:

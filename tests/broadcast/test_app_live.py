@@ -1,28 +1,39 @@
 """The app's broadcast: /live/ws is mounted on the app's API with the market topics public, and with
-Kafka configured the market topics are fed from ``quanta.bars.1s``."""
+Kafka configured the market topics are fed from ``quanta.bars.1s`` — through a broker outage, which the
+topics report as stale while the app keeps serving, and after which the bars resume by themselves."""
 
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
+import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pipelines.history import BarHistory
 from pipelines.kafka import KafkaTransport, ensure_topics
 from quanta import db
 from quanta.broadcast import Hub, Outbox
-from quanta.broadcast.market import MarketBroadcast, bar_topic, common_history
+from quanta.broadcast.client import BroadcastClient, Follower
+from quanta.broadcast.market import MarketBroadcast, ReplayFeed, bar_topic, common_history
 from quanta.collab import set_current_hub
 from quanta.settings import get_settings
 from quanta.streaming import Bar, Topics, encode_bar, synthetic_market_bars
+from quanta.testing.services import KafkaBroker, free_port
 from quanta_app.api import build_api
-from quanta_app.live import kafka_feed, live_hub, live_market
+from quanta_app.live import kafka_feed, live_hub, live_market, recorded
 from tests.broadcast.conftest import eventually, frames
 
 
@@ -102,3 +113,149 @@ async def test_with_kafka_the_market_topics_carry_the_bars_of_the_bars_topic(kaf
     assert starts == sorted(starts)
     assert [f["seq"] for f in deltas] == list(range(1, len(deltas) + 1))
     assert all(f["data"]["c"] == 10.5 for f in deltas)
+
+
+@contextlib.asynccontextmanager
+async def served_app(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` under uvicorn on a free loopback port, in this event loop; yields ``http://host:port``."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="wsproto")
+    )
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(30):
+        while not server.started:
+            assert not task.done(), "uvicorn stopped while starting"
+            await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 20)
+
+
+async def publish_bars(bootstrap: str, topic: str, sent: list[int]) -> None:
+    """One 1 s bar of GOOG every 0.2 s, for ever; ``sent`` gets each window start once it is stored
+    (through an outage ``flush`` waits, and the idempotent producer delivers the backlog once)."""
+    start = int(time.time()) * 1000 - 3_600_000
+    async with KafkaTransport(bootstrap) as transport:
+        while True:
+            t = start + 1000 * len(sent)
+            bar = Bar("GOOG", "1s", t, 10.0, 11.0, 9.0, 10.0 + len(sent) % 7, 5.0, 16)
+            await transport.publish(topic, "GOOG", encode_bar(bar), timestamp_ms=t)
+            await transport.flush()
+            sent.append(t)
+            await asyncio.sleep(0.2)
+
+
+async def follow(follower: Follower, seen: list[dict[str, Any]]) -> None:
+    await follower.connect()
+    while True:
+        seen.append(await follower.step())
+
+
+async def until(condition: Any, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def statuses(seen: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [f["data"] for f in seen if f["kind"] == "status"]
+
+
+@pytest.mark.anyio
+@pytest.mark.kafka
+@pytest.mark.slow
+async def test_when_kafka_goes_down_the_market_turns_stale_the_app_serves_and_bars_resume_by_themselves(
+    kafka_broker: KafkaBroker, kafka_bootstrap: str, client: TestClient
+) -> None:
+    del client  # the app's settings, hub and market topics, fresh
+    topics = Topics(namespace=f"test-{uuid.uuid4().hex[:8]}.")
+    await ensure_topics(kafka_bootstrap, [topics.bars("1s")], partitions=2)
+    market = live_market()
+    market.stale_after = 1.5
+    sent: list[int] = []
+    seen: list[dict[str, Any]] = []
+    async with served_app(build_api()) as url, live_hub().running():
+        follower = Follower(url.replace("http://", "ws://") + "/live/ws", bar_topic("GOOG"))
+        tasks = [
+            asyncio.create_task(market.watch(every=0.1)),
+            asyncio.create_task(market.follow(kafka_feed(kafka_bootstrap, topics=topics))),
+            asyncio.create_task(publish_bars(kafka_bootstrap, topics.bars("1s"), sent)),
+            asyncio.create_task(follow(follower, seen)),
+        ]
+        try:
+            await until(lambda: len(follower.deltas) >= 3 and follower.state == "live", "bars flowing")
+            stopping_at = time.time()
+            await asyncio.to_thread(kafka_broker.stop)
+            down_at = time.time()
+            await until(lambda: follower.state == "stale", "the topic reports stale", timeout=30)
+            stale = statuses(seen)[-1]["detail"]
+            async with httpx.AsyncClient(base_url=url) as http:  # the rest of the app still serves
+                health = await http.get("/api/health", timeout=10)
+            late = await BroadcastClient.connect(url.replace("http://", "ws://") + "/live/ws")
+            await late.subscribe(bar_topic("GOOG"))
+            snapshot, status = await late.receive(), await late.receive()
+            await late.close()
+            seq_down = follower.seq or 0
+
+            await asyncio.to_thread(kafka_broker.start)
+            await until(
+                lambda: follower.state == "live" and (follower.seq or 0) >= seq_down + 3, "bars resume"
+            )
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(kafka_broker.start)
+            await follower.disconnect()
+
+    since = re.fullmatch(r"no bars since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)", stale)
+    assert since is not None, stale
+    last_bar = calendar.timegm(time.strptime(since.group(1), "%Y-%m-%dT%H:%M:%SZ"))
+    assert stopping_at - 2 <= last_bar <= down_at + 1  # the time of the last bar before the outage
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    assert (snapshot["kind"], len(snapshot["data"]["bars"])) == ("snapshot", seq_down)
+    assert status["data"] == {"state": "stale", "detail": stale}
+    assert [(s["state"], s["detail"]) for s in statuses(seen)] == [
+        ("stale", "waiting for the first data"),
+        ("live", ""),
+        ("stale", stale),
+        ("live", ""),
+    ]
+    assert (follower.gaps, follower.duplicates, follower.resyncs, len(follower.snapshots)) == (0, 0, 0, 1)
+    starts = [data["t"] for _, data in follower.deltas]
+    assert starts == sorted(set(starts))  # no bar twice, time only forward
+    assert market.failures == 0  # the consumer rode the outage out: nothing had to be reopened
+
+
+@pytest.mark.anyio
+async def test_the_embedded_replay_keeps_what_it_publishes_in_the_history(tmp_path: Path) -> None:
+    """30 warm-up days at once, then a bar a second: every bar published is stored, at its last revision."""
+    hub = Hub()
+    market = MarketBroadcast(hub, ["AAA", "BBB"])
+    outboxes = {symbol: Outbox(limit=100_000) for symbol in ("AAA", "BBB")}
+    for symbol, outbox in outboxes.items():
+        await hub.subscribe(bar_topic(symbol), outbox)
+    replay = ReplayFeed(lambda: synthetic_market_bars(["AAA", "BBB"], seed=3, days=60), warmup=30)
+    history = BarHistory(tmp_path / "history")
+    following = asyncio.create_task(market.follow(recorded(replay, history, every=0.2)))
+    await eventually(lambda: market.published >= 64 and history.written > 0, timeout=20, what="bars stored")
+    following.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await following
+
+    published = {
+        (symbol, f["data"]["t"]): (f["data"]["c"], f["data"]["r"])
+        for symbol, outbox in outboxes.items()
+        for f in frames(outbox)
+        if f["kind"] == "delta"
+    }
+    stored = history.read()
+    rows = zip(stored["symbol"].to_pylist(), stored["start"].to_pylist(), stored["close"].to_pylist(),
+               stored["rev"].to_pylist(), strict=True)  # fmt: skip
+    assert {(s, t): (c, r) for s, t, c, r in rows} == published
+    assert stored.num_rows == len(published) == market.published

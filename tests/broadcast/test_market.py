@@ -122,3 +122,31 @@ async def test_the_replay_ticks_in_real_time_and_loops_forward_in_time() -> None
     assert first_revisions == sorted(set(first_revisions))  # each window once, time only goes forward
     assert all(d["l"] <= min(d["o"], d["c"]) and d["h"] >= max(d["o"], d["c"]) for d in deltas)
     assert elapsed >= 3.5  # 60 trading days at 30 a second, twice: paced, not as fast as possible
+
+
+async def test_a_topic_without_bars_turns_stale_naming_its_last_bars_time_and_live_with_the_next() -> None:
+    now = [1_800_000_000.0]
+    hub = Hub()
+    market = MarketBroadcast(hub, ["AAA", "BBB"], stale_after=5.0, clock=lambda: now[0])
+    outbox = Outbox()
+    await hub.subscribe(bar_topic("AAA"), outbox)
+    await market.pump(records(encode_bar(bar("AAA", T0, 10.0))))
+    now[0] += 4.9
+    market.check()
+    live_at_4_9 = hub.status(bar_topic("AAA"))
+    now[0] += 0.2
+    market.check()
+    silent = hub.status(bar_topic("AAA"))
+    market.mark_stale("feed failed: ConnectionError: gone")
+    failed = hub.status(bar_topic("AAA")), hub.status(bar_topic("BBB"))
+    await market.pump(records(encode_bar(bar("AAA", T0 + 1000, 11.0))))
+
+    assert live_at_4_9 == (Status.LIVE, "")
+    assert silent == (Status.STALE, "no bars since 2027-01-15T08:00:00Z")
+    assert failed == (
+        (Status.STALE, "feed failed: ConnectionError: gone (no bars since 2027-01-15T08:00:00Z)"),
+        (Status.STALE, "feed failed: ConnectionError: gone"),  # BBB never had a bar
+    )
+    assert hub.status(bar_topic("AAA")) == (Status.LIVE, "")
+    states = [(f["data"]["state"], f["data"]["detail"]) for f in frames(outbox) if f["kind"] == "status"]
+    assert [state for state, _ in states] == ["stale", "live", "stale", "stale", "live"]

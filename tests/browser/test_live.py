@@ -1,9 +1,12 @@
-"""The live market page in a real browser: the chart ticks, the price is the hub's, the badge says live."""
+"""The live market page in a real browser: the chart ticks, the price is the hub's, the badge says live;
+with Kafka, a broker outage shows "Feed stale since …" and the page recovers by itself."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,8 +14,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from pipelines.kafka import KafkaTransport, ensure_topics
 from quanta.broadcast.client import BroadcastClient
-from quanta.testing.app_server import RunningApp
+from quanta.streaming import Bar, Topics, encode_bar
+from quanta.testing.app_server import RunningApp, serve_app
+from quanta.testing.services import KafkaBroker
 
 pytestmark = pytest.mark.browser
 
@@ -78,3 +84,43 @@ def test_picking_another_symbol_follows_its_topic(page: Page, app_server: Runnin
     expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
     expect(market).to_have_attribute("data-bars", re.compile(r"^[1-9]\d*$"))
     assert shown(page, "live-last-price") in hub_closes(app_server, "AAPL")
+
+
+@pytest.mark.kafka
+def test_the_page_says_since_when_the_kafka_feed_is_stale_and_recovers_by_itself(
+    page: Page, tmp_path_factory: pytest.TempPathFactory, kafka_broker: KafkaBroker, kafka_bootstrap: str
+) -> None:
+    stop = threading.Event()
+
+    async def publish_bars() -> None:  # one GOOG bar on quanta.bars.1s every 0.3 s, through the outage
+        start = int(time.time()) * 1000
+        await ensure_topics(kafka_bootstrap, [Topics().bars("1s")])
+        async with KafkaTransport(kafka_bootstrap) as transport:
+            for n in itertools.count():
+                if stop.is_set():
+                    return
+                bar = Bar("GOOG", "1s", start + 1000 * n, 100.0, 101.0, 99.0, 100.0 + n % 5, 10.0, 16)
+                await transport.publish(Topics().bars("1s"), "GOOG", encode_bar(bar), timestamp_ms=bar.start)
+                await transport.flush()
+                await asyncio.sleep(0.3)
+
+    var_dir = tmp_path_factory.mktemp("app-kafka")
+    with ThreadPoolExecutor(1) as thread, serve_app(var_dir, QUANTA_KAFKA_BOOTSTRAP=kafka_bootstrap) as app:
+        publishing = thread.submit(asyncio.run, publish_bars())
+        try:
+            page.goto(f"{app.url}/live")
+            status, stale = page.get_by_test_id("live-status"), page.get_by_test_id("live-stale")
+            expect(status).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT)
+            expect(stale).to_have_count(0)
+
+            kafka_broker.stop()
+            expect(stale).to_contain_text(re.compile(r"^Feed stale since \d\d:\d\d:\d\d"), timeout=30_000)
+            expect(stale).to_have_attribute("data-since", re.compile(r"^\d{4}-\d\d-\d\dT"))
+            expect(status).to_have_attribute("data-state", "stale")
+            kafka_broker.start()
+            expect(status).to_have_attribute("data-state", "live", timeout=60_000)
+            expect(stale).to_have_count(0)
+        finally:
+            kafka_broker.start()
+            stop.set()
+            publishing.result(timeout=60)

@@ -17,7 +17,7 @@ from pipelines.flink.bars import BarsJobConfig
 from pipelines.flink.launch import RunningJob, latest_checkpoint, start_bars_job
 from quanta.streaming import decode_bar, decode_dead_letter
 from tests.flink.conftest import Received, produce, read_committed
-from tests.flink.ticks import Expected, comparable, in_process, tick_records
+from tests.flink.ticks import Expected, batch_indicators, comparable, in_process, tick_records
 
 pytestmark = [pytest.mark.anyio, pytest.mark.kafka, pytest.mark.flink, pytest.mark.slow]
 
@@ -34,7 +34,8 @@ def counts(config: BarsJobConfig, expected: Expected) -> dict[str, int]:
 
 
 def assert_same(got: Received, expected: Expected, config: BarsJobConfig, job: RunningJob) -> None:
-    """Every closed window's bar exactly once, equal to the aggregator's last revision; same dead letters."""
+    """Every closed window's bar exactly once, equal to the aggregator's last revision, its indicators
+    equal to the batch ``quanta.indicators`` on the same bars bit for bit; same dead letters."""
     for interval, wanted in expected.bars.items():
         topic = config.bars_topic(interval)
         decoded = [decode_bar(value) for value in got.values[topic]]
@@ -42,7 +43,10 @@ def assert_same(got: Received, expected: Expected, config: BarsJobConfig, job: R
             comparable(bar) for bar in wanted.values()
         ), f"{interval} bars differ\n{job.tail()}"
         assert {bar.rev for bar in decoded} == {0}
-        assert all(not bar.indicators for bar in decoded)
+        wanted_x = batch_indicators(decoded, config.indicators)
+        assert {(bar.symbol, bar.start): dict(bar.indicators) for bar in decoded} == wanted_x, (
+            f"{interval} indicators differ from quanta.indicators on the same bars"
+        )
         assert got.keys[topic] == [bar.symbol.encode() for bar in decoded]
         assert got.timestamps[topic] == [bar.start for bar in decoded]
     letters = [decode_dead_letter(value) for value in got.values[config.dead_letter_topic]]
@@ -76,11 +80,11 @@ async def test_flink_job_killed_mid_stream_resumes_from_its_checkpoint_without_l
     first = start_bars_job(job_config, log_dir=tmp_path / "first")
     try:
         await started(first)
-        # About 12 s of feed; the job checkpoints every second and is killed a few checkpoints in.
+        # About 20 s of feed; the job checkpoints every second and is killed a few checkpoints in.
         feed = asyncio.create_task(
-            produce(job_config.bootstrap, job_config.ticks_topic, records, batch=400, pause=0.4)
+            produce(job_config.bootstrap, job_config.ticks_topic, records, batch=400, pause=0.7)
         )
-        first_checkpoint = await wait_for_checkpoint(job_config.checkpoint_dir, number=4, job=first)
+        first_checkpoint = await wait_for_checkpoint(job_config.checkpoint_dir, number=3, job=first)
         before = await read_committed(job_config.bootstrap, {job_config.bars_topic("1s"): 1}, linger=0)
         await asyncio.sleep(0.5)  # bars of the next checkpoint are in flight in an open transaction
         first.kill()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.flink import bars, paths
-from quanta.streaming import BarConfig, Topics, interval_ms
+from quanta.streaming import BarConfig, IndicatorSpec, Topics, interval_ms
 
 
 def test_job_defaults_equal_the_apps_bar_config_and_topics() -> None:
@@ -20,6 +20,24 @@ def test_job_defaults_equal_the_apps_bar_config_and_topics() -> None:
     assert config.ticks_topic == topics.ticks
     assert config.dead_letter_topic == topics.dead_letters
     assert [config.bars_topic(i) for i in app.intervals] == [topics.bars(i) for i in app.intervals]
+    assert config.indicators == app.indicators
+    assert config.indicator_names == [IndicatorSpec.parse(spec).key for spec in app.indicators]
+
+
+@pytest.mark.parametrize("specs", [("WMA:5",), ("SMA:0",), ("SMA:5", "SMA:5"), ("sma:5",)])
+def test_unknown_or_repeated_indicators_are_refused(specs: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="NAME:PERIOD"):
+        bars.BarsJobConfig(bootstrap="b", indicators=specs)
+
+
+def test_with_indicators_the_bars_reach_their_topics_through_the_indicator_view() -> None:
+    config = bars.BarsJobConfig(bootstrap="b")
+    ddl, inserts = bars.statements(config)
+    assert "x ROW<sma_20 DOUBLE, ema_20 DOUBLE, rsi_14 DOUBLE>," in ddl[3]
+    assert f"FROM {bars.INDICATED_VIEW} WHERE i = '1s'" in inserts[0]
+    plain = bars.statements(bars.BarsJobConfig(bootstrap="b", indicators=()))
+    assert " x " not in plain[0][3]
+    assert bars.INDICATED_VIEW not in plain[1][0]
 
 
 @pytest.mark.parametrize("interval", ["1s", "15s", "1m", "5m", "1h"])

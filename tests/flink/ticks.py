@@ -7,11 +7,15 @@ a timestamp, and every out-of-order or late tick is far from the boundary where 
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
+from quanta import indicators as batch
 from quanta.streaming import (
     Bar,
     BarConfig,
@@ -141,6 +145,31 @@ def in_process(records: Iterable[Record], config: BarConfig = CONFIG) -> Expecte
         if end - 1 + config.allowed_lateness_ms <= watermark:
             bars[bar.interval][key] = bar
     return Expected(bars=bars, dead_letters=dead)
+
+
+Indicated = dict[tuple[str, int], dict[str, float | None]]
+
+
+def batch_indicators(bars: Iterable[Bar], specs: Iterable[str]) -> Indicated:
+    """``quanta.indicators`` (batch, numpy) on each symbol's closes in window order, by (symbol, start);
+    NaN (warm-up) as None, as the bars carry it."""
+    by_symbol: dict[str, list[Bar]] = {}
+    for bar in sorted(bars, key=lambda b: (b.symbol, b.start)):
+        by_symbol.setdefault(bar.symbol, []).append(bar)
+    out: Indicated = {}
+    for symbol, series in by_symbol.items():
+        closes = np.array([bar.close for bar in series])
+        columns = {}
+        for spec in specs:
+            name, period = spec.split(":")
+            columns[f"{name.lower()}_{period}"] = getattr(batch, name)(closes, timeperiod=int(period))
+        for index, bar in enumerate(series):
+            out[symbol, bar.start] = {key: _json(values[index]) for key, values in columns.items()}
+    return out
+
+
+def _json(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 def comparable(bar: Bar) -> tuple[object, ...]:

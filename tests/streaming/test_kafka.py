@@ -189,3 +189,23 @@ async def test_broker_restart_mid_stream_loses_and_duplicates_nothing(
     expected = in_process(ticks)
     assert (job.processed, job.bars, job.dead_letters) == (len(ticks), len(expected), 0)
     await check_topics(kafka_bootstrap, topics, ticks, expected)
+
+
+async def test_publish_many_picks_the_partitions_and_order_that_publish_does(
+    kafka_bootstrap: str, topics: Topics
+) -> None:
+    await ensure_topics(kafka_bootstrap, [topics.ticks, topics.dead_letters], partitions=3)
+    keys = [f"K{i}" for i in range(12)]
+    async with KafkaTransport(kafka_bootstrap) as transport:
+        for index, key in enumerate(keys):
+            await transport.publish(topics.ticks, key, b"one %d" % index, timestamp_ms=ORIGIN)
+        records = [(key, b"many %d" % index, ORIGIN) for index, key in enumerate(keys * 3)]
+        await transport.publish_many(topics.dead_letters, records)
+        await transport.flush()
+    one = {m.key: m.partition for m in await read(kafka_bootstrap, topics.ticks, len(keys))}
+    many = await read(kafka_bootstrap, topics.dead_letters, len(records))
+
+    assert {m.key: m.partition for m in many} == one
+    assert len(set(one.values())) > 1
+    for key in keys:
+        assert [m.value for m in many if m.key == key] == [v for k, v, _ in records if k == key]
