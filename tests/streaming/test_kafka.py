@@ -151,10 +151,15 @@ async def test_bad_records_in_kafka_go_to_the_dead_letter_topic(kafka_bootstrap:
     assert (job.processed, job.dead_letters) == (4, 2)
 
 
-async def slowly(ticks: list[Tick], *, every: int = 100, pause: float = 0.02) -> AsyncIterator[Tick]:
+async def slowly(
+    ticks: list[Tick], *, every: int = 100, pause: float = 0.02, hold: asyncio.Event | None = None
+) -> AsyncIterator[Tick]:
+    """The ticks, paced; with ``hold``, the second half waits until it is set (the broker is down)."""
     for index, tick in enumerate(ticks):
         if index % every == 0:
             await asyncio.sleep(pause)
+        if hold is not None and index == len(ticks) // 2:
+            await hold.wait()
         yield tick
 
 
@@ -168,18 +173,20 @@ async def test_broker_restart_mid_stream_loses_and_duplicates_nothing(
     # The feed waits for acknowledgements only at the end, so it keeps publishing through the outage.
     run = Run(kafka_bootstrap, topics, flush_every=len(ticks) + 1)
     seen_at: dict[str, int] = {}
+    broker_down = asyncio.Event()  # a slow clean stop on a loaded machine must not outlast the feed
 
     async def fault() -> None:
         await wait_until(lambda: run.feed.published >= len(ticks) // 4)
         await asyncio.to_thread(kafka_broker.stop, kill=crash)
         seen_at["down"] = run.feed.published
+        broker_down.set()
         await asyncio.sleep(1.0)
         await asyncio.to_thread(kafka_broker.start)
         seen_at["up"] = run.feed.published
 
     try:
         faulting = asyncio.create_task(fault())
-        job = await run.go(slowly(ticks))
+        job = await run.go(slowly(ticks, hold=broker_down))
         await faulting
     finally:
         kafka_broker.start()
