@@ -7,7 +7,9 @@ like the market data of :mod:`quanta.streaming.schema`::
     order {"v":1,"a":"pp_3f…","o":"pp_3f…:1700000000000:0","s":"GOOG","q":10.0,"k":"market",
            "lp":null,"sp":null,"sl":null,"tp":null,"t":1700000001000}
           account, order id, symbol, signed size (negative sells), kind, limit, stop,
-          stop-loss, take-profit, decision time (the end of the bar it was decided on, ms UTC)
+          stop-loss, take-profit, decision time (the end of the bar it was decided on, ms UTC);
+          ``"r":true`` (added later, still version 1) when the size is a fraction of the margin,
+          ``"ro":true`` for a reduce-only close (also added later)
     fill  {"v":1,"a":"pp_3f…","f":"pp_3f…:1700000000000:0","o":"pp_3f…:1700000000000:0","n":7,
            "s":"GOOG","q":10.0,"p":101.25,"c":2.03,"t":1700000001000}
           account, fill id, order id, the account's fill number (1, 2, … without gaps), symbol,
@@ -58,6 +60,12 @@ class OrderEvent:
     stop_loss: float | None = None
     take_profit: float | None = None
     ts: int
+    relative: bool = False
+    """``size`` is a signed fraction of the available margin (the engine's ``buy(size=0.5)``), sized by
+    the broker at the fill price; otherwise it is a number of units."""
+    reduce_only: bool = False
+    """A close (the engine's ``position.close()``): it goes ahead of the working orders, fills at most
+    the opposite position and is dropped when there is none."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +103,10 @@ def encode_order(order: OrderEvent) -> bytes:
         "tp": order.take_profit,
         "t": order.ts,
     }
+    if order.relative:
+        record["r"] = True
+    if order.reduce_only:
+        record["ro"] = True
     return _encode(record, order)
 
 
@@ -117,6 +129,8 @@ def decode_order(data: bytes) -> OrderEvent:
         stop_loss=_price_or_none(record, "sl"),
         take_profit=_price_or_none(record, "tp"),
         ts=_integer(record, "t"),
+        relative=_flag(record, "r"),
+        reduce_only=_flag(record, "ro"),
     )
 
 
@@ -208,6 +222,13 @@ def _number(record: dict[str, Any], key: str, *, positive: bool = False, nonzero
     if (positive and value <= 0) or (nonzero and value == 0):
         raise _malformed("event", key, "a positive number" if positive else "a non-zero number", value)
     return float(value)
+
+
+def _flag(record: dict[str, Any], key: str) -> bool:
+    value = record.get(key, False)
+    if not isinstance(value, bool):
+        raise _malformed("event", key, "true or false", value)
+    return value
 
 
 def _price_or_none(record: dict[str, Any], key: str) -> float | None:

@@ -1,0 +1,295 @@
+"""The desk end to end on the in-process bus: sandboxed runners, the simulated broker, the database.
+
+The reference is the engine: a paper account fed a stock's daily bars one by one fills exactly the
+orders a backtest on the same bars fills, at the same bars, sizes and prices, and ends with its equity.
+Stopping and restarting the desk, killing a runner, or delivering bars twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Sequence
+
+import pytest
+
+from quanta.engine import Backtest
+from quanta.paper import Account, PaperDesk, PaperSpec
+from quanta.paper.decide import Window, frame, options
+from quanta.paper.events import FillEvent, decode_fill
+from quanta.paper.models import PaperCosts
+from quanta.paper.runner import RunnerError
+from quanta.paper.store import PaperStore
+from quanta.settings import Settings
+from quanta.streaming import Bar, InProcessBus, Topics, encode_bar
+from quanta.testing.strategies import SmaCross, load_stock
+from tests.paper.conftest import BACKENDS, ORIGIN, SMA_CROSS, live_bars
+
+pytestmark = pytest.mark.anyio
+
+COSTS = PaperCosts(commission=0.002, spread=0.0005, slippage=0.0002)
+SPEC = PaperSpec(source=SMA_CROSS, symbols=("GOOG",), capital=10_000, costs=COSTS)
+
+
+async def feed(bus: InProcessBus, topics: Topics, bars: Sequence[Bar], desk: PaperDesk, until: int) -> None:
+    for bar in bars:
+        await bus.publish(topics.bars(bar.interval), bar.symbol, encode_bar(bar), timestamp_ms=bar.start)
+    await wait_for(lambda: desk.steps >= until)
+
+
+async def wait_for(condition: object, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def engine_fills(bars: Sequence[Bar], spec: PaperSpec) -> list[tuple[int, float, float]]:
+    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
+    result = Backtest(frame(windows, spec.symbols), SmaCross, **options(spec)).run()
+    orders = result.orders.to_pandas()
+    filled = orders[orders.status == "filled"]
+    return [
+        (int(b), float(s), float(p))
+        for b, s, p in zip(filled.fill_bar, filled.fill_size, filled.fill_price, strict=True)
+    ]
+
+
+def as_rows(fills: Sequence[FillEvent]) -> list[tuple[int, float, float]]:
+    return [((f.ts - ORIGIN) // 1000, f.size, f.price) for f in fills]
+
+
+async def run_desk(settings: Settings, bars: Sequence[Bar], *, account: str = "pp_test") -> list[FillEvent]:
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen = bus.subscribe(topics.fills)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add(account, SPEC)
+        await feed(bus, topics, bars, desk, len(bars))
+    bus.close()
+    return [decode_fill(m.value) async for m in fills_seen]
+
+
+@pytest.mark.parametrize("settings", BACKENDS, indirect=True)
+async def test_paper_fills_equal_the_engine_backtest_on_the_same_bars(settings: Settings) -> None:
+    bars = live_bars("GOOG", 300)
+    published = await run_desk(settings, bars)
+    expected = engine_fills(bars, SPEC)
+    assert len(expected) > 10
+    assert as_rows(published) == expected
+    assert [f.seq for f in published] == list(range(1, len(published) + 1))
+    assert PaperStore(settings).fills("pp_test") == published
+
+
+@pytest.mark.parametrize("settings", BACKENDS, indirect=True)
+async def test_a_desk_restarted_mid_stream_ends_as_if_it_never_stopped(settings: Settings) -> None:
+    bars = live_bars("GOOG", 300)
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen = bus.subscribe(topics.fills)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_test", SPEC)
+        await feed(bus, topics, bars[:140], desk, 140)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_test", SPEC)
+        await feed(bus, topics, bars[130:], desk, 160)  # ten bars again: already done, skipped
+    bus.close()
+    published = [decode_fill(m.value) async for m in fills_seen]
+    assert as_rows(published) == engine_fills(bars, SPEC)
+    assert [f.seq for f in published] == list(range(1, len(published) + 1))
+    assert PaperStore(settings).fills("pp_test") == published
+
+
+async def test_a_killed_runner_is_started_again_on_the_stored_bars(settings: Settings) -> None:
+    bars = live_bars("GOOG", 240)
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen = bus.subscribe(topics.fills)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_test", SPEC)
+        await feed(bus, topics, bars[:100], desk, 100)
+        process = desk._accounts["pp_test"].runner._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGKILL)
+        await process.wait()
+        await feed(bus, topics, bars[100:], desk, 240)
+        assert desk.accounts == ["pp_test"]
+    bus.close()
+    published = [decode_fill(m.value) async for m in fills_seen]
+    assert as_rows(published) == engine_fills(bars, SPEC)
+
+
+async def test_bars_delivered_twice_and_later_revisions_change_nothing(settings: Settings) -> None:
+    bars = live_bars("GOOG", 200)
+    revised = [
+        Bar(b.symbol, b.interval, b.start, b.open, b.high * 2, b.low, b.close * 3, b.volume, 1, 1)
+        for b in bars
+    ]
+    twice = [x for pair in zip(bars, bars, revised, strict=True) for x in pair]
+    published = await run_desk_on(settings, twice, steps=200)
+    assert as_rows(published) == engine_fills(bars, SPEC)
+
+
+async def run_desk_on(settings: Settings, bars: Sequence[Bar], *, steps: int) -> list[FillEvent]:
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen = bus.subscribe(topics.fills)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_test", SPEC)
+        await feed(bus, topics, bars, desk, steps)
+    bus.close()
+    return [decode_fill(m.value) async for m in fills_seen]
+
+
+FAILING = """
+from quanta import Strategy
+
+
+class Boom(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        if len(self.data.close) == 30:
+            1 / 0
+        if len(self.data.close) == 5:
+            self.buy(size=3)
+"""
+
+
+async def test_a_strategy_that_raises_stops_its_account_with_the_line(settings: Settings) -> None:
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    failures: list[tuple[str, RunnerError]] = []
+
+    async def failed(account: str, error: RunnerError) -> None:
+        failures.append((account, error))
+
+    async with PaperDesk(bus, topics, settings) as desk:
+        desk.on_failure = failed
+        await desk.add("pp_boom", SPEC.model_copy(update={"source": FAILING}))
+        for bar in live_bars("GOOG", 40):
+            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
+        await wait_for(lambda: failures)
+        assert desk.accounts == []
+    ((account, error),) = failures
+    assert (account, error.kind, error.line) == ("pp_boom", "strategy", 11)
+    assert "ZeroDivisionError" in error.message
+    assert [f.size for f in PaperStore(settings).fills("pp_boom")] == [3.0]  # what it did before stays
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("import os\n", "forbidden"),
+        (
+            "from quanta import Strategy\nclass S(Strategy):\n    def init(self):\n        open('/x')\n",
+            "forbidden",
+        ),
+        ("def broken(:\n", "syntax"),
+    ],
+)
+async def test_refused_code_never_starts(settings: Settings, source: str, kind: str) -> None:
+    async with PaperDesk(InProcessBus(), Topics(), settings) as desk:
+        with pytest.raises(RunnerError) as caught:
+            await desk.add("pp_bad", SPEC.model_copy(update={"source": source}))
+        assert caught.value.kind == kind
+        assert desk.accounts == []
+
+
+SLOW = """
+from quanta import Strategy
+
+
+class Slow(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        while True:
+            pass
+"""
+
+
+async def test_a_strategy_that_takes_too_long_is_stopped(settings: Settings) -> None:
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    failures: list[RunnerError] = []
+
+    async def failed(account: str, error: RunnerError) -> None:
+        failures.append(error)
+
+    async with PaperDesk(bus, topics, settings, decide_seconds=1.0) as desk:
+        desk.on_failure = failed
+        await desk.add("pp_slow", SPEC.model_copy(update={"source": SLOW}))
+        for bar in live_bars("GOOG", 3):
+            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
+        await wait_for(lambda: failures)
+    assert failures[0].kind == "time-limit"
+
+
+ROTATION = """
+from quanta import Strategy
+
+
+class Rotation(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        step = len(self.data.index) % 6
+        if step == 0:
+            self.buy(symbol="GOOG", size=0.3)
+        elif step == 1:
+            self.sell(symbol="AAPL", size=20, limit=float(self.data["AAPL"].close[-1]) * 1.002)
+        elif step == 4:
+            for symbol in ("GOOG", "AAPL"):
+                self.positions[symbol].close()
+"""
+
+
+def aligned_bars(count: int) -> dict[str, list[Bar]]:
+    """The same ``count`` trading days of GOOG and AAPL (from 2005) as 1-second bars."""
+    frames = {s: load_stock(s) for s in ("GOOG", "AAPL")}
+    days = frames["GOOG"].index.intersection(frames["AAPL"].index)
+    days = days[days >= "2005-01-01"][:count]
+    return {
+        s: [
+            Bar(s, "1s", ORIGIN + i * 1000, r.Open, r.High, r.Low, r.Close, float(r.Volume), 16)
+            for i, r in enumerate(frame.loc[days].itertuples(index=False))
+        ]
+        for s, frame in frames.items()
+    }
+
+
+async def test_an_account_of_two_symbols_steps_when_both_bars_are_in(settings: Settings) -> None:
+    series = aligned_bars(150)
+    spec = SPEC.model_copy(update={"source": ROTATION, "symbols": ("GOOG", "AAPL")})
+    arriving = [
+        b
+        for g, a in zip(series["GOOG"], series["AAPL"], strict=True)
+        for b in ((a, g) if g.start % 3000 else (g, a))
+    ]
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen = bus.subscribe(topics.fills)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_two", spec)
+        await feed(bus, topics, arriving, desk, 150)
+    bus.close()
+    published = [decode_fill(m.value) async for m in fills_seen]
+    windows = [
+        Window(
+            g.start, {s: (b.open, b.high, b.low, b.close, b.volume) for s, b in (("GOOG", g), ("AAPL", a))}
+        )
+        for g, a in zip(series["GOOG"], series["AAPL"], strict=True)
+    ]
+    namespace: dict[str, object] = {}
+    exec(compile(ROTATION, "rotation.py", "exec"), namespace)  # the reference run, in this process
+    result = Backtest(frame(windows, spec.symbols), namespace["Rotation"], **options(spec)).run()  # type: ignore[arg-type]
+    log = result.orders.to_pandas()
+    filled = log[log.status == "filled"]
+    assert {f.symbol for f in published} == {"GOOG", "AAPL"}
+    assert sorted(((f.ts - ORIGIN) // 1000, f.symbol, f.size) for f in published) == sorted(
+        (int(b), str(s), float(z))
+        for b, s, z in zip(filled.fill_bar, filled.symbol, filled.fill_size, strict=True)
+    )
+    store = PaperStore(settings)
+    equity = Account.replay(spec.capital, store.fills("pp_two")).equity(
+        {"GOOG": series["GOOG"][-1].close, "AAPL": series["AAPL"][-1].close}
+    )
+    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
