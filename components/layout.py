@@ -10,7 +10,9 @@ NAV_LINKS = [
     ("Markets", "/markets", "candlestick-chart"),
     ("Live", "/live", "radio"),
     ("Strategies", "/strategies", "file-code-2"),
+    ("Competitions", "/competitions", "trophy"),
     ("Results", "/results", "line-chart"),
+    ("Chat", "/chat", "messages-square"),
 ]
 
 

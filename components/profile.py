@@ -7,6 +7,15 @@ import reflex as rx
 from state.profile import PublicProfileState
 
 
+def _badge(badge: rx.Var[dict[str, str]]) -> rx.Component:
+    """A podium place in a finished competition."""
+    return rx.link(
+        rx.badge(badge["medal"], " ", badge["title"], size="2"),
+        href=badge["href"],
+        data_testid="profile-badge",
+    )
+
+
 def public_profile() -> rx.Component:
     """Avatar, name, bio and links; never the email address."""
     profile = PublicProfileState.profile
@@ -24,6 +33,7 @@ def public_profile() -> rx.Component:
                     spacing="1",
                 ),
                 rx.text("Member since " + profile["member_since"], size="1", color_scheme="gray"),
+                rx.hstack(rx.foreach(PublicProfileState.badges, _badge), wrap="wrap", spacing="2"),
                 spacing="2",
             ),
             spacing="5",

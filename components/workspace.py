@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.chat import strategy_chat_panel
 from components.editor import strategy_editor
 from components.forms import error, section, submit, success
 from components.gallery import forked_from, verified_figures
+from components.paper import paper_panel
 from components.strategy_run import on_value, run_panel
 from state.strategy_run import StrategyRunShared, StrategyRunState, completion_words
 from state.workspace import COLLABORATOR_ROLES, StrategyState
@@ -677,6 +679,8 @@ def strategy_page() -> rx.Component:
                 versions_section(),
                 lineage_section(),
                 collaborators_section(),
+                strategy_chat_panel(),
+                paper_panel(),
                 rx.cond(StrategyState.can_edit, settings_section()),
                 rx.cond(StrategyState.embeddable, embed_section()),
                 spacing="3",

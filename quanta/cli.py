@@ -15,6 +15,7 @@ import psycopg
 
 import quanta
 from quanta.backtest_cli import COMMANDS as RUN_COMMANDS
+from quanta.competitions.cli import admin
 from quanta.data.cli import data
 from quanta.data.errors import MarketDataError
 from quanta.sandbox.cli import worker
@@ -48,6 +49,7 @@ def main() -> None:
 
 main.add_command(data)
 main.add_command(worker)
+main.add_command(admin)
 for _command in RUN_COMMANDS:
     main.add_command(_command)
 

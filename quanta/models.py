@@ -10,6 +10,8 @@ import quanta.accounts.models  # noqa: F401  (accounts tables and the mail outbo
 from quanta.api import models as _api_models  # noqa: F401  (API backtests; OAuth grants, tokens, identities)
 from quanta.chat import models as _chat_models  # noqa: F401  (rooms, messages, notifications, reports)
 from quanta.collab import models as _collab_models  # noqa: F401  (persisted room updates)
+from quanta.competitions import models as _competition_models  # noqa: F401  (competitions, entries)
+from quanta.paper import models as _paper_models  # noqa: F401  (paper deployments, bars, orders, fills)
 from quanta.sandbox import models as _sandbox_models  # noqa: F401  (the job queue)
 from quanta.workspace import models as _workspace_models  # noqa: F401  (strategies, versions, stars, …)
 

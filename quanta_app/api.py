@@ -11,6 +11,7 @@ from quanta.api.app import install_api
 from quanta.collab.asgi import install_collab
 from quanta.collab.service import collab_hub
 from quanta.settings import get_settings
+from quanta_app.chat import install_chat
 from quanta_app.live import install_live
 from quanta_app.session_api import router as session_router
 from state.market import market
@@ -43,4 +44,5 @@ def build_api() -> FastAPI:
     install_api(api)
     install_collab(api, collab_hub())  # ws /collab/{public_id}: y-websocket rooms (docs/collab.md)
     install_live(api)  # ws /live/ws: broadcast topics, live market data (docs/broadcast.md)
+    install_chat(api)  # chat events and presence on the hub's chat.<room> topics (docs/chat.md)
     return api

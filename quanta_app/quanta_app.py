@@ -14,8 +14,12 @@ from quanta.mail import deliver_pending, mailer_for
 from quanta.sandbox import running_workers
 from quanta.settings import get_settings
 from quanta_app.api import build_api
+from quanta_app.competitions import run_competitions
 from quanta_app.live import run_live
 from quanta_app.pages import (  # noqa: F401  (registers the pages)
+    chat,
+    competition,
+    competitions,
     consent,
     embed,
     index,
@@ -34,6 +38,7 @@ from quanta_app.pages import (  # noqa: F401  (registers the pages)
     strategy,
     verify,
 )
+from quanta_app.paper import run_paper
 
 MAIL_INTERVAL = 3.0
 """Seconds between two deliveries of the outbox."""
@@ -79,5 +84,7 @@ app = rx.App(api_transformer=api)
 app.register_lifespan_task(migrate_app_database)
 app.register_lifespan_task(deliver_mail)
 app.register_lifespan_task(run_live)
+app.register_lifespan_task(run_competitions)  # scores running competitions onto their boards
+app.register_lifespan_task(run_paper)  # the paper desk (docs/paper.md)
 app.register_lifespan_task(sandbox_workers)
 app.register_lifespan_task(api.state.quanta_collab.running)  # stores pending room edits at shutdown

@@ -6,7 +6,19 @@ import reflex as rx
 
 from quanta import db
 from quanta.accounts import NotFound, service
+from quanta.competitions.service import badges_of_username
 from state.views import last_segment, when
+
+MEDALS = {"gold": "🥇", "silver": "🥈", "bronze": "🥉"}
+
+
+def competition_badges(username: str) -> list[dict[str, str]]:
+    """Podium places in finished competitions, as the profile shows them."""
+    with db.session() as unit:
+        badges = badges_of_username(session=unit, username=username)
+    return [
+        {"medal": MEDALS[b.medal], "title": b.title, "href": f"/competitions/{b.competition}"} for b in badges
+    ]
 
 
 class PublicProfileState(rx.State):
@@ -14,6 +26,7 @@ class PublicProfileState(rx.State):
 
     profile: dict[str, str] = {}
     links: list[str] = []
+    badges: list[dict[str, str]] = []
     error: str = ""
 
     @rx.event
@@ -35,3 +48,4 @@ class PublicProfileState(rx.State):
             "member_since": when(found.member_since).split(" ")[0],
         }
         self.links = list(found.links)
+        self.badges = competition_badges(found.username)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from quanta.api.backtests import BacktestRunner
 from quanta.api.deps import ApiConfig, MarketAccess
 from quanta.api.problems import install_problem_handlers
-from quanta.api.routes import backtests, login, market, oauth, problems, workspace
+from quanta.api.routes import backtests, chat, competitions, login, market, oauth, paper, problems, workspace
 from quanta.oauth.service import ProviderDirectory
 
 V1 = "/api/v1"
@@ -41,6 +41,9 @@ def install_api(
     app.include_router(market.router, prefix=V1)
     app.include_router(backtests.router, prefix=V1)
     app.include_router(workspace.router, prefix=V1)
+    app.include_router(competitions.router, prefix=V1)
+    app.include_router(chat.router, prefix=V1)
+    app.include_router(paper.router, prefix=V1)
     app.include_router(oauth.router)
     app.include_router(login.router)
     app.include_router(problems.router)

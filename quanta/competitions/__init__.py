@@ -1,0 +1,56 @@
+"""Competitions: organisers set the terms, people enter frozen strategy versions, the entries are scored
+from their fills and the prices as they arrive, and a final ranking is frozen with each entry's receipt.
+
+```python
+with db.session() as unit:
+    competition = create_competition(session=unit, actor=admin, competition_in=CompetitionCreate(...))
+    entry = enter(session=unit, actor=me, competition=competition, strategy_id="st_…", version=3)
+scorer = CompetitionScorer(competition.public_id, scoring_rules(competition), [entry.public_id])
+events = scorer.on_fill(fill) + scorer.on_bar(bar)      # ScoreEvents for the entries that changed
+board = Leaderboard(); [board.apply(e) for e in events]; board.ranking()
+```
+
+Tables and value objects in ``quanta.competitions.models``, use cases in ``quanta.competitions.service``,
+the score records in ``quanta.competitions.events``, scoring in ``.scoring``, the tie-break rule in
+``.ranking``, the streaming runner in ``.runner``, the live board in ``.board`` and the app's competitions
+(lifecycle, runs) in ``.lifecycle``. See docs/competitions.md.
+"""
+
+from quanta.competitions.events import ScoreEvent, decode_score, encode_score
+from quanta.competitions.models import (
+    Badge,
+    Competition,
+    CompetitionCreate,
+    CompetitionPublic,
+    CompetitionStatus,
+    EntryPublic,
+    EntryStatus,
+    Metric,
+    Mode,
+    StoredEntry,
+)
+from quanta.competitions.ranking import Leaderboard, Ranked, rank
+from quanta.competitions.scoring import CompetitionScorer, Figures, ScoringRules, score_batch
+
+__all__ = [
+    "Badge",
+    "Competition",
+    "CompetitionCreate",
+    "CompetitionPublic",
+    "CompetitionScorer",
+    "CompetitionStatus",
+    "EntryPublic",
+    "EntryStatus",
+    "Figures",
+    "Leaderboard",
+    "Metric",
+    "Mode",
+    "Ranked",
+    "ScoreEvent",
+    "ScoringRules",
+    "StoredEntry",
+    "decode_score",
+    "encode_score",
+    "rank",
+    "score_batch",
+]

@@ -1,0 +1,81 @@
+"""The app's competitions: a lifespan task that runs :class:`quanta.competitions.lifecycle.CompetitionHost`
+on this worker's hub, so every open leaderboard (``competition.<id>.board`` on ``/live/ws``) moves as the
+entries' scores change.
+
+- every worker declares the board topics (``watch``); one worker leads — the only one, or, with
+  ``QUANTA_REDIS_URL``, the holder of the ``competitions`` Redis lease — and runs the lifecycle and the
+  scoring (``lead``); the others relay its deltas;
+- a replay competition's market is its window of stored bars replayed on an in-process bus; a live one
+  reads ``quanta.bars.<interval>`` and ``quanta.fills`` on Kafka (``QUANTA_KAFKA_BOOTSTRAP``); without
+  Kafka a live competition has no market here and its board stays at the starting capital;
+- accepted entries trade on a paper desk (``quanta.paper.PaperDesk``) on that market.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from typing import Any
+
+from pipelines.kafka import KafkaTransport
+from quanta.broadcast import RedisLease
+from quanta.competitions.lifecycle import CompetitionHost, Plan, replay_market
+from quanta.paper.desk import PaperDesk
+from quanta.settings import get_settings
+from quanta.streaming import InProcessBus, Topics, Transport
+from quanta_app.live import live_hub
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def market_for(plan: Plan) -> AsyncIterator[tuple[Transport, Topics]]:
+    """The market a competition's entries trade on and are valued on."""
+    settings = get_settings()
+    if plan.replay_start is not None and plan.replay_end is not None:
+        async with replay_market(plan, settings) as market:
+            yield market
+        return
+    if settings.kafka_bootstrap:
+        kafka = KafkaTransport(settings.kafka_bootstrap, client_id=f"competition-{plan.competition}")
+        try:
+            yield kafka, Topics()
+        finally:
+            await kafka.aclose()
+        return
+    log.warning("live competition %s needs QUANTA_KAFKA_BOOTSTRAP: it has no market here", plan.competition)
+    yield InProcessBus(), Topics()
+
+
+def desk_for(transport: Transport, topics: Topics) -> Any:
+    """A paper desk for a competition's entries on its market."""
+    return PaperDesk(transport, topics, get_settings(), group="quanta-competitions")
+
+
+@lru_cache(maxsize=1)
+def competition_host() -> CompetitionHost:
+    """This worker's competitions on its hub."""
+    return CompetitionHost(live_hub(), get_settings(), market_for=market_for, desk_for=desk_for)
+
+
+@contextlib.asynccontextmanager
+async def run_competitions() -> AsyncIterator[None]:
+    """Lifespan task: declare the boards on every worker; lead the competitions on one."""
+    settings, host = get_settings(), competition_host()
+    tasks = [asyncio.create_task(host.watch(), name="competitions-watch")]
+    if settings.redis_url:
+        lease = RedisLease(settings.redis_url, "competitions")
+        tasks.append(asyncio.create_task(lease.run(host.lead), name="competitions-lead"))
+    else:
+        tasks.append(asyncio.create_task(host.lead(), name="competitions-lead"))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
