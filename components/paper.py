@@ -31,7 +31,7 @@ def _deploy_form() -> rx.Component:
                 name="symbols",
                 default_value=PaperState.symbols,
                 placeholder="GOOG",
-                aria_label="Symbols",
+                aria_label="Symbols to paper-trade",
                 data_testid="paper-symbols",
                 width="9em",
             ),

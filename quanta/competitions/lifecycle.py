@@ -73,6 +73,9 @@ class Plan:
     """Per entry: its frozen source and strategy class (None: the one the module defines)."""
     commission: float = 0.0
     slippage: float = 0.0
+    entries_ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
+    """Set once every entry's runner is up: a replay holds its ticks until then, so an entry whose
+    sandboxed runner starts slowly misses no bar (the replay then catches up with the clock)."""
 
     @property
     def accounts(self) -> list[str]:
@@ -184,9 +187,12 @@ class CompetitionHost:
                 asyncio.create_task(job.run()),
                 asyncio.create_task(follow_scores(transport, topics, plan.competition, board, publish)),
             ]
-            desk = await self._open_desk(plan, transport, topics)
+            await publish(rank(job.scorer.events(), entered=plan.entered))  # every entry shows from the start
             try:
-                await publish(rank(job.scorer.events(), entered=plan.entered))
+                desk = await self._open_desk(plan, transport, topics)
+            finally:
+                plan.entries_ready.set()
+            try:
                 await asyncio.sleep(max(0.0, plan.rules.end_ms / 1000 - self.clock()))
                 await self._last_window(job, plan)
             finally:
@@ -311,11 +317,13 @@ class _EndingReplay:
 
     name = "competition-replay"
 
-    def __init__(self, replay: Any, bus: InProcessBus, topics: Topics) -> None:
-        self._replay, self._bus, self._topics = replay, bus, topics
+    def __init__(self, replay: Any, bus: InProcessBus, topics: Topics, ready: asyncio.Event) -> None:
+        self._replay, self._bus, self._topics, self._ready = replay, bus, topics, ready
 
     async def stream(self) -> AsyncIterator[Tick]:
-        """The replay's ticks; then the bar job is told the input ended (it fires the last windows)."""
+        """Once the entries are ready, the replay's ticks; then the bar job is told the input ended (it
+        fires the last windows)."""
+        await self._ready.wait()
         async for tick in self._replay.stream():
             yield tick
         self._bus.end_topic(self._topics.ticks)
@@ -351,5 +359,6 @@ async def replay_market(
     bus, topics = InProcessBus(), Topics()
 
     config = BarConfig(intervals=(plan.rules.interval,))
-    async with EmbeddedMarket(_EndingReplay(replay, bus, topics), config=config, topics=topics, bus=bus):
+    source = _EndingReplay(replay, bus, topics, plan.entries_ready)
+    async with EmbeddedMarket(source, config=config, topics=topics, bus=bus):
         yield bus, topics

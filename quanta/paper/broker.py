@@ -10,6 +10,13 @@ proportional commission is charged on both parts. A relative order (``|size|`` a
 available margin) is sized at the fill price with the engine's own ``relative_units``; an order the
 margin cannot pay is rejected.
 
+An entry order with a stop-loss or take-profit (``OrderEvent.stop_loss``/``take_profit``) opens a *lot*
+(the engine's trade) carrying them: the broker then places a stop (``<entry>:sl``) and a limit
+(``<entry>:tp``) closing that lot, one cancelling the other, queued as the engine queues them (the
+stop-loss ahead with the closes, the take-profit behind). After a market entry they are checked in the
+entry bar too, after a stop entry when its take-profit is reached and its stop-loss is not; otherwise
+from the next bar. Other orders reduce the lots oldest first, as the engine's ``hedging=False`` does.
+
 The state is a function of the fills: ``Account.replay(fills)`` rebuilds it after a restart. The broker
 fills an order id at most once (``accept`` ignores ids it has seen) and numbers fills 1, 2, 3…
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from math import copysign
@@ -26,10 +34,58 @@ from quanta.engine.broker import relative_units
 from quanta.engine.costs import FractionCommission
 from quanta.paper.events import FillEvent, OrderEvent, OrderKind
 from quanta.paper.models import PaperCosts
-from quanta.streaming.events import Bar
+from quanta.streaming.events import Bar, interval_ms
 
 INSUFFICIENT = "insufficient margin"
 NOTHING_TO_CLOSE = "position already closed"
+SL, TP = ":sl", ":tp"
+
+
+def bracket_parent(order_id: str) -> str | None:
+    """The entry whose lot a stop-loss (``<entry>:sl``) or take-profit (``<entry>:tp``) order closes."""
+    return order_id[: -len(SL)] if order_id.endswith((SL, TP)) else None
+
+
+@dataclass(kw_only=True)
+class _Lot:
+    entry: str
+    """The id of the order that opened it (its brackets are ``entry + SL`` and ``entry + TP``)."""
+    size: float
+
+
+class Lots:
+    """Open lots per symbol, oldest first: the engine's open trades (``hedging=False``), from the fills."""
+
+    def __init__(self, fills: Iterable[FillEvent] = ()) -> None:
+        self._open: dict[str, list[_Lot]] = {}
+        for fill in fills:
+            self.book(fill)
+
+    def size(self, entry: str, symbol: str) -> float:
+        """The open size of the lot ``entry`` opened (0 once closed)."""
+        return next((lot.size for lot in self._open.get(symbol, []) if lot.entry == entry), 0.0)
+
+    def book(self, fill: FillEvent) -> tuple[list[str], bool]:
+        """Apply ``fill``: a bracket reduces its lot, other fills the opposite lots oldest first and open
+        a lot with the rest. Returns the lots it closed and whether it opened one."""
+        lots = self._open.setdefault(fill.symbol, [])
+        parent = bracket_parent(fill.order_id)
+        if parent is not None:
+            targets = [lot for lot in lots if lot.entry == parent]
+        else:
+            targets = [lot for lot in lots if (lot.size > 0) != (fill.size > 0)]
+        need, closed = fill.size, []
+        for lot in targets:
+            take = -copysign(min(abs(need), abs(lot.size)), lot.size)
+            lot.size, need = lot.size + take, need - take
+            if not lot.size:
+                lots.remove(lot)
+                closed.append(lot.entry)
+            if not need:
+                break
+        if need and parent is None:
+            lots.append(_Lot(entry=fill.order_id, size=need))
+        return closed, bool(need) and parent is None
 
 
 @dataclass(kw_only=True)
@@ -86,19 +142,23 @@ class Account:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepResult:
-    """What one bar did: fills, rejected orders (id, reason) and stop-limit orders whose stop triggered."""
+    """What one bar did: fills, rejected orders (id, reason), stop-limit orders whose stop triggered,
+    brackets placed (their entry opened a lot) and brackets cancelled (their lot closed)."""
 
-    fills: list[FillEvent]
-    rejected: list[tuple[str, str]]
-    triggered: list[str]
+    fills: list[FillEvent] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    triggered: list[str] = field(default_factory=list)
+    opened: list[OrderEvent] = field(default_factory=list)
+    canceled: list[str] = field(default_factory=list)
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, eq=False)
 class _Working:
     order: OrderEvent
     stop: float | None
     rank: tuple[int, int]
-    """Queue position, as the engine queues: closes ahead, the latest first; the others in arrival order."""
+    """Queue position, as the engine queues: closes and stop-losses ahead, the latest first; the others
+    (take-profits too) in arrival order."""
 
 
 class PaperBroker:
@@ -120,7 +180,9 @@ class PaperBroker:
         seen: Iterable[str] = (),
     ) -> None:
         self.name = account
+        fills = list(fills)
         self.account = Account.replay(capital, fills)
+        self.lots = Lots(fills)
         self._commission = FractionCommission(rate=costs.commission)
         self._spread = costs.spread
         self._slip = costs.slippage
@@ -151,36 +213,71 @@ class PaperBroker:
         self._queue(order)
         return True
 
+    def cancel(self, order_id: str) -> bool:
+        """Take the working order ``order_id`` off the queue; True when it was working."""
+        found = [w for w in self._working if w.order.order_id == order_id]
+        for working in found:
+            self._working.remove(working)
+        return bool(found)
+
     def _queue(self, order: OrderEvent) -> None:
         self._seen.add(order.order_id)
         self._arrivals += 1
-        rank = (0, -self._arrivals) if order.reduce_only else (1, self._arrivals)
+        front = order.reduce_only and not order.order_id.endswith(TP)
+        rank = (0, -self._arrivals) if front else (1, self._arrivals)
         self._working.append(_Working(order=order, stop=order.stop, rank=rank))
         self._working.sort(key=lambda w: w.rank)
 
     def step(self, bars: Mapping[str, Bar]) -> StepResult:
         """Fill what can fill in these bars (one window, every symbol of the account)."""
         self._marks = {s: b.open for s, b in bars.items()}
-        fills: list[FillEvent] = []
-        rejected: list[tuple[str, str]] = []
-        triggered: list[str] = []
+        result = StepResult()
+        while self._pass(bars, result):  # brackets checked in their entry's bar: the queue again
+            pass
+        return result
+
+    def _pass(self, bars: Mapping[str, Bar], result: StepResult) -> bool:
+        again = False
         for working in list(self._working):
             bar = bars.get(working.order.symbol)
-            if bar is None:
+            if bar is None or working not in self._working:  # an earlier fill cancelled it (OCO)
                 continue
             had_stop = working.stop is not None
             price = self._trigger(working, bar)
             if had_stop and working.stop is None and working.order.limit is not None:
-                triggered.append(working.order.order_id)
+                result.triggered.append(working.order.order_id)
             if price is None:
                 continue
             self._working.remove(working)
-            fill = self._execute(working.order, price, bar)
+            order = working.order
+            is_exit = bracket_parent(order.order_id) is not None
+            fill = self._exit(order, price, bar) if is_exit else self._execute(order, price, bar)
             if isinstance(fill, str):
-                rejected.append((working.order.order_id, fill))
-            else:
-                fills.append(fill)
-        return StepResult(fills=fills, rejected=rejected, triggered=triggered)
+                result.rejected.append((order.order_id, fill))
+                continue
+            result.fills.append(fill)
+            again = self._book(order, fill, bar, result) or again
+        return again
+
+    def _book(self, order: OrderEvent, fill: FillEvent, bar: Bar, result: StepResult) -> bool:
+        """Book ``fill`` on the lots: cancel the brackets of lots it closed, place those of the lot it
+        opened. True when the new brackets must be checked in this bar already (the engine's rule)."""
+        closed, opened = self.lots.book(fill)
+        for entry in closed:
+            for working in [w for w in self._working if bracket_parent(w.order.order_id) == entry]:
+                self._working.remove(working)
+                result.canceled.append(working.order.order_id)
+        if not opened or (order.stop_loss is None and order.take_profit is None):
+            return False
+        ts = bar.start + interval_ms(bar.interval)
+        for suffix, price in ((TP, order.take_profit), (SL, order.stop_loss)):  # the engine's order
+            if price is not None:
+                bracket = _bracket(order, suffix, price, -self.lots.size(order.order_id, order.symbol), ts)
+                self._queue(bracket)
+                result.opened.append(bracket)
+        if order.kind is OrderKind.MARKET:
+            return True
+        return order.kind is OrderKind.STOP and _take_profit_first(order, bar)
 
     # ---- the engine's rules ------------------------------------------------------------------------------
 
@@ -203,6 +300,16 @@ class PaperBroker:
         if stop is not None:
             return max(bar.open, stop) if is_long else min(bar.open, stop)
         return bar.open
+
+    def _exit(self, order: OrderEvent, price: float, bar: Bar) -> FillEvent | str:
+        """A bracket closes its whole lot at ``price`` (slipped, no spread), as the engine's exits."""
+        held = self.lots.size(bracket_parent(order.order_id) or "", order.symbol)
+        if not held:
+            return NOTHING_TO_CLOSE
+        exit_price = price * (1 - copysign(self._slip, held)) if self._slip else price
+        fill = self._fill(order, bar, [(-held, exit_price, self._commission(held, exit_price))])
+        self.account.apply(fill)
+        return fill
 
     def _margin(self, account: Account | None = None) -> float:
         """Equity minus the margin of open positions, marked at this bar's opens (as the engine does)."""
@@ -275,3 +382,29 @@ class PaperBroker:
             commission=float(sum(p[2] for p in parts)),
             ts=bar.start,
         )
+
+
+def _bracket(entry: OrderEvent, suffix: str, price: float, size: float, ts: int) -> OrderEvent:
+    """The stop-loss (a stop) or take-profit (a limit) order closing the lot ``entry`` opened."""
+    loss = suffix == SL
+    return OrderEvent(
+        account=entry.account,
+        order_id=entry.order_id + suffix,
+        symbol=entry.symbol,
+        size=size,
+        kind=OrderKind.STOP if loss else OrderKind.LIMIT,
+        stop=price if loss else None,
+        limit=None if loss else price,
+        ts=ts,
+        reduce_only=True,
+    )
+
+
+def _take_profit_first(entry: OrderEvent, bar: Bar) -> bool:
+    """A stop entry whose take-profit is reached in its bar while its stop-loss is not (unambiguous)."""
+    sl, tp = entry.stop_loss, entry.take_profit
+    if tp is None:
+        return False
+    if entry.size > 0:
+        return tp <= bar.high and (sl if sl is not None else -math.inf) < bar.low
+    return tp >= bar.low and (sl if sl is not None else math.inf) > bar.high

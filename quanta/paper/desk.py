@@ -12,8 +12,9 @@ closing revision of each bar (``rev == 0``; later revisions are ignored: a decis
 bar is final). When every symbol of an account has its bar for a window, the account takes one *step*:
 
 1. the broker fills the working orders on that window (next bar's open, limits, stops; engine costs);
-2. the sandboxed runner decides on the window and returns its orders (deterministic ids);
-3. the step — bars, fills, order updates, new orders — is stored in one transaction;
+2. the sandboxed runner decides on the window and returns its orders (deterministic ids) and the
+   working orders it cancelled (taken off the broker's queue);
+3. the step — bars, fills, order updates (brackets too), new orders — is stored in one transaction;
 4. the orders go to ``topics.orders`` and the fills to ``topics.fills`` (the transport flushes);
 5. listeners (the app's live topics) get an :class:`AccountUpdate`.
 
@@ -254,17 +255,22 @@ class PaperDesk:
         first = next(iter(bars.values()))
         window = Window(first.start, {s: (b.open, b.high, b.low, b.close, b.volume) for s, b in bars.items()})
         result = state.broker.step(bars)
-        orders = [o for o in await self._decide(state, window) if state.broker.accept(o)]
+        decided = await self._decide(state, window)
+        orders = [o for o in decided if not o.cancel and state.broker.accept(o)]
+        cancels = [o for o in decided if o.cancel and state.broker.cancel(o.order_id)]
         step = Step(
             window=window,
             fills=result.fills,
             rejected=result.rejected,
             triggered=result.triggered,
             orders=orders,
+            opened=result.opened,
+            canceled=result.canceled,
+            cancels=[o.order_id for o in cancels],
         )
         await asyncio.to_thread(self.store.save, state.name, step)
         state.windows.append(window)
-        await self._publish(state.name, orders, result.fills)
+        await self._publish(state.name, orders + cancels, result.fills)
         self.steps += 1
         closes = {s: b.close for s, b in bars.items()}
         update = AccountUpdate(

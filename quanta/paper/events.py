@@ -9,7 +9,9 @@ like the market data of :mod:`quanta.streaming.schema`::
           account, order id, symbol, signed size (negative sells), kind, limit, stop,
           stop-loss, take-profit, decision time (the end of the bar it was decided on, ms UTC);
           ``"r":true`` (added later, still version 1) when the size is a fraction of the margin,
-          ``"ro":true`` for a reduce-only close (also added later)
+          ``"ro":true`` for a reduce-only close (also added later); ``"x":true`` (added later) when the
+          strategy cancelled that order: the record of a working order repeated with the time of
+          the cancel (a reader that ignores ``x`` sees an id it already has and drops it)
     fill  {"v":1,"a":"pp_3f…","f":"pp_3f…:1700000000000:0","o":"pp_3f…:1700000000000:0","n":7,
            "s":"GOOG","q":10.0,"p":101.25,"c":2.03,"t":1700000001000}
           account, fill id, order id, the account's fill number (1, 2, … without gaps), symbol,
@@ -66,6 +68,9 @@ class OrderEvent:
     reduce_only: bool = False
     """A close (the engine's ``position.close()``): it goes ahead of the working orders, fills at most
     the opposite position and is dropped when there is none."""
+    cancel: bool = False
+    """The strategy cancelled the working order ``order_id`` (``order.cancel()``, or ``replace``, which
+    also places the new order); ``ts`` is when."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +112,8 @@ def encode_order(order: OrderEvent) -> bytes:
         record["r"] = True
     if order.reduce_only:
         record["ro"] = True
+    if order.cancel:
+        record["x"] = True
     return _encode(record, order)
 
 
@@ -131,6 +138,7 @@ def decode_order(data: bytes) -> OrderEvent:
         ts=_integer(record, "t"),
         relative=_flag(record, "r"),
         reduce_only=_flag(record, "ro"),
+        cancel=_flag(record, "x"),
     )
 
 

@@ -99,7 +99,14 @@ class SandboxRunner:
         raw = answer.get("o")
         if not isinstance(raw, list):
             raise RunnerError("crashed", "the runner answered without orders")
-        return [self._checked(item, window, n) for n, item in enumerate(raw)]
+        orders = [self._decoded(item) for item in raw]
+        placed = [o for o in orders if not o.cancel]
+        for n, order in enumerate(placed):
+            self._check(order, f"{self.account}:{window.start}:{n}")
+        for order in orders:
+            if order.cancel:
+                self._check(order, order.order_id if _earlier(order.order_id, self.account, window) else "")
+        return orders
 
     async def close(self) -> None:
         """Stop the process (closing its input ends it; a stuck one is killed)."""
@@ -154,19 +161,29 @@ class SandboxRunner:
             )
         return answer
 
-    def _checked(self, item: object, window: Window, n: int) -> OrderEvent:
+    @staticmethod
+    def _decoded(item: object) -> OrderEvent:
         try:
-            order = decode_order(str(item).encode())
+            return decode_order(str(item).encode())
         except MalformedEventError as exc:
             raise RunnerError("crashed", f"the runner sent a malformed order: {exc}") from exc
-        expected = f"{self.account}:{window.start}:{n}"
+
+    def _check(self, order: OrderEvent, expected: str) -> None:
+        """A new order must carry the id it is due; a cancel, the id of an order decided earlier."""
         if (
             order.account != self.account
             or order.order_id != expected
             or order.symbol not in self.spec.symbols
         ):
             raise RunnerError("crashed", f"the runner sent an order it may not send: {order.order_id}")
-        return order
+
+
+def _earlier(order_id: str, account: str, window: Window) -> bool:
+    """Whether ``order_id`` is one the runner may have decided before ``window``."""
+    start, _, n = order_id.removeprefix(f"{account}:").partition(":")
+    return (
+        order_id.startswith(f"{account}:") and start.isdigit() and n.isdigit() and int(start) < window.start
+    )
 
 
 def _request(windows: Sequence[Window], *, decide: bool) -> dict[str, Any]:

@@ -5,16 +5,24 @@ it made, the orders it rejected or triggered, the new orders the strategy decide
 the account exactly at the end of a step, never half-way. Records are marked ``published`` once the
 transport has stored them; a restarted desk publishes the rest again (consumers deduplicate by
 account and seq, and the topics see no duplicate unless a crash falls between the two).
+
+An entry's stop-loss and take-profit are stored with it as the rows of its brackets (``<entry>:sl``, a
+stop, and ``<entry>:tp``, a limit), ``waiting`` until the entry opens a lot, then ``open`` with the
+step's time (their place in the broker's queue), and ``filled`` or ``canceled`` (one cancels the other).
+They are the broker's orders, not the strategy's: they are not published on the orders topic (the
+entry's record carries ``sl`` and ``tp``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select, update
 
 from quanta import db
+from quanta.paper.broker import SL, TP, bracket_parent
 from quanta.paper.decide import Window
 from quanta.paper.events import FillEvent, OrderEvent, OrderKind
 from quanta.paper.models import PaperBar, PaperFill, PaperOrder
@@ -42,6 +50,10 @@ class Step:
     rejected: Sequence[tuple[str, str]]
     triggered: Sequence[str]
     orders: Sequence[OrderEvent]
+    opened: Sequence[OrderEvent] = ()
+    canceled: Sequence[str] = ()
+    cancels: Sequence[str] = ()
+    """Working orders the strategy cancelled."""
 
 
 class PaperStore:
@@ -59,8 +71,9 @@ class PaperStore:
                 select(PaperBar).where(col(PaperBar.account) == account).order_by(col(PaperBar.start))
             )
             restored = Restored(fills=fills, windows=_windows(bars, symbols))
-            for row in sorted(orders, key=lambda o: o.id or 0):
-                event = order_event(row)
+            waiting = {r.order_id: r for r in orders if r.status == WAITING}
+            for row in sorted(orders, key=_arrival):
+                event = _with_brackets(order_event(row), waiting)
                 restored.seen.add(row.order_id)
                 if row.status == "open":
                     restored.working.append(event)
@@ -88,6 +101,12 @@ class PaperStore:
                         volume=v,
                     )
                 )
+            for opened in step.opened:  # first: a bracket may fill in the bar it was placed
+                session.exec(
+                    update(PaperOrder)
+                    .where(col(PaperOrder.account) == account, col(PaperOrder.order_id) == opened.order_id)
+                    .values(status="open", size=opened.size, ts=opened.ts)
+                )
             for fill in step.fills:
                 session.add(_fill_row(fill))
                 _set_status(session, account, fill.order_id, "filled", "")
@@ -101,6 +120,12 @@ class PaperStore:
                 )
             for order in step.orders:
                 session.add(_order_row(order))
+                for bracket in _brackets(order):
+                    session.add(bracket)
+            for order_id in step.cancels:
+                _set_status(session, account, order_id, "canceled", "canceled by strategy")
+            for order_id in step.canceled:
+                _set_status(session, account, order_id, "canceled", "its lot closed (one cancels the other)")
 
     def mark_published(self, account: str, orders: Iterable[str], fills: Iterable[int]) -> None:
         """Remember that the transport stored these orders (ids) and fills (seqs)."""
@@ -123,6 +148,39 @@ class PaperStore:
         """The account's fills in seq order."""
         with db.session(self.settings) as session:
             return [fill_event(f) for f in session.exec(_fills(account))]
+
+
+WAITING = "waiting"
+
+
+def _arrival(row: PaperOrder) -> tuple[int, bool, int]:
+    """Queue arrival: by decision time; a step's brackets (placed as it filled) before its new orders."""
+    return row.ts, bracket_parent(row.order_id) is None, row.id or 0
+
+
+def _brackets(order: OrderEvent) -> list[PaperOrder]:
+    """The waiting bracket rows of an entry (take-profit first, as the engine places them)."""
+    rows = []
+    for suffix, price in ((TP, order.take_profit), (SL, order.stop_loss)):
+        if price is not None:
+            loss = suffix == SL
+            row = _order_row(order)
+            row.order_id, row.size, row.relative = order.order_id + suffix, -order.size, False
+            row.kind = (OrderKind.STOP if loss else OrderKind.LIMIT).value
+            row.stop, row.limit = (price, None) if loss else (None, price)
+            row.reduce_only, row.status, row.published = True, WAITING, True
+            rows.append(row)
+    return rows
+
+
+def _with_brackets(event: OrderEvent, waiting: dict[str, PaperOrder]) -> OrderEvent:
+    """An entry with the prices of its waiting brackets."""
+    sl, tp = waiting.get(event.order_id + SL), waiting.get(event.order_id + TP)
+    if sl is None and tp is None:
+        return event
+    return dataclasses.replace(
+        event, stop_loss=None if sl is None else sl.stop, take_profit=None if tp is None else tp.limit
+    )
 
 
 def _fills(account: str):  # type: ignore[no-untyped-def]

@@ -280,7 +280,7 @@ def test_a_run_one_person_starts_is_seen_live_by_the_other_with_results_errors_a
     bob = open_strategy(other, app_server, public_id)
     expect(ada.get_by_test_id("param-row")).to_have_count(3)
     expect(ada.get_by_label("spin", exact=True)).to_have_value("60000")
-    expect(ada.get_by_label("Symbols")).to_have_value("GOOG")
+    expect(ada.get_by_label("Symbols", exact=True)).to_have_value("GOOG")
 
     # A backtest the owner starts: the other page follows its progress, then both show the results.
     ada.get_by_test_id("run-button").click()

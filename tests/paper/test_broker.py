@@ -18,8 +18,10 @@ from hypothesis import strategies as st
 
 from quanta import Strategy
 from quanta.engine import Backtest
+from quanta.engine.errors import StrategyError
+from quanta.engine.result import Result
 from quanta.paper import Account, FillEvent, OrderEvent, OrderKind, PaperBroker
-from quanta.paper.broker import INSUFFICIENT
+from quanta.paper.broker import INSUFFICIENT, SL, bracket_parent
 from quanta.paper.decide import UnsupportedOrderError, Window, decide, frame, options
 from quanta.paper.models import PaperCosts, PaperSpec
 from quanta.streaming import Bar
@@ -59,9 +61,17 @@ def paper_run(bars: Sequence[Bar], strategy: type[Strategy]) -> tuple[list[FillE
     for bar in bars:
         fills += broker.step({"GOOG": bar}).fills
         windows.append(Window(bar.start, {"GOOG": (bar.open, bar.high, bar.low, bar.close, bar.volume)}))
-        for order in decide(strategy, {}, windows, spec=SPEC, account="acc"):
-            broker.accept(order)
+        deliver(broker, decide(strategy, {}, windows, spec=SPEC, account="acc"))
     return fills, broker
+
+
+def deliver(broker: PaperBroker, orders: Sequence[OrderEvent]) -> None:
+    """Hand a decision to the broker, as the desk does: new orders queued, cancelled ones taken off."""
+    for decided in orders:
+        if decided.cancel:
+            broker.cancel(decided.order_id)
+        else:
+            broker.accept(decided)
 
 
 def test_every_order_kind_fills_as_the_engine_fills_it() -> None:
@@ -134,12 +144,192 @@ def test_an_order_the_margin_cannot_pay_is_rejected() -> None:
     assert fill.size == 5.0
 
 
+class Brackets(Strategy):
+    """Market, limit and stop entries, long and short, with tight stop-losses and take-profits (often both
+    within one bar), netting against each other; now and then every lot is closed."""
+
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        if bar % 4 == 0:
+            self.buy(size=0.2, sl=close * 0.99, tp=close * 1.01)
+        elif bar % 4 == 1:
+            self.sell(size=2, limit=close * 1.002, sl=close * 1.02, tp=close * 0.98)
+        elif bar % 4 == 2:
+            self.buy(size=3, stop=close * 1.003, sl=close * 0.985, tp=close * 1.006)
+        elif bar % 8 == 7:
+            self.position.close()
+
+
+def engine_run(bars: Sequence[Bar], strategy: type[Strategy]) -> Result:
+    windows = [Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
+    return Backtest(frame(windows, SPEC.symbols), strategy, **options(SPEC)).run()
+
+
+def test_brackets_fill_as_the_engine_fills_them() -> None:
+    bars = live_bars("GOOG", 400)
+    broker = PaperBroker("acc", capital=SPEC.capital, costs=SPEC.costs)
+    windows: list[Window] = []
+    fills: list[FillEvent] = []
+    entries: dict[str, OrderEvent] = {}
+    equity: list[float] = []
+    for b in bars:
+        fills += broker.step({"GOOG": b}).fills
+        equity.append(broker.account.equity({"GOOG": b.close}))
+        windows.append(Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}))
+        decided = decide(Brackets, {}, windows, spec=SPEC, account="acc")
+        entries |= {o.order_id: o for o in decided}
+        deliver(broker, decided)
+    result = engine_run(bars, Brackets)
+    log = result.orders.to_pandas()
+    filled = log[log.status == "filled"]
+    assert {"sl", "tp", "market", "limit", "stop", "close"} <= set(filled.kind)
+    # Every fill at the engine's bar with the engine's size; a bracket's exit at the engine's price.
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in fills) == sorted(
+        zip(filled.fill_bar, filled.fill_size, strict=True)
+    )
+    exits = filled[filled.kind.isin(["sl", "tp"])]
+    paper_exits = [f for f in fills if bracket_parent(f.order_id)]
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size, f.price) for f in paper_exits) == sorted(
+        zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True)
+    )
+    # The account marked at every close is the engine's: cash and positions moved alike, bar by bar.
+    assert equity == pytest.approx(list(result.equity), rel=1e-12)
+    # Stop-losses filled on bars that reached the take-profit too: the stop-loss won, as in the engine.
+    both = 0
+    for f in paper_exits:
+        entry, b = entries[bracket_parent(f.order_id) or ""], bars[(f.ts - ORIGIN) // 1000]
+        assert entry.take_profit is not None
+        if f.order_id.endswith(SL) and b.low <= entry.take_profit <= b.high:
+            both += 1
+    assert both >= 3
+
+
+class OneBracket(Strategy):
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        if len(self.data.close) == 2:
+            self.buy(size=10, sl=95, tp=105)
+
+
+def test_a_bracket_reached_on_both_sides_in_its_entry_bar_stops_out_as_in_the_engine() -> None:
+    bars = [
+        bar(i * 1000, *prices) for i, prices in enumerate([(100, 101, 99, 100)] * 2 + [(100, 106, 94, 100)])
+    ]
+    fills, _ = paper_run(bars, OneBracket)
+    log = engine_run(bars, OneBracket).orders.to_pandas()
+    assert list(zip(log.kind, log.status, log.fill_bar, strict=True)) == [
+        ("market", "filled", 2),
+        ("tp", "canceled", -1),
+        ("sl", "filled", 2),
+    ]
+    filled = log[log.status == "filled"]
+    assert [f.order_id for f in fills] == ["acc:1000:0", "acc:1000:0:sl"]
+    assert [(f.size, f.price) for f in fills] == list(zip(filled.fill_size, filled.fill_price, strict=True))
+    assert fills[1].price == 95 * (1 - SPEC.costs.slippage)  # the stop, slipped: the stop-loss won
+
+
+class Cancels(Strategy):
+    """Far limit and stop orders; a few bars later some are cancelled, others replaced nearer."""
+
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        waiting = [o for o in self.orders if not o.is_contingent]
+        if bar % 3 == 0:
+            self.buy(limit=close * 0.98, size=2)
+            self.sell(stop=close * 0.97, size=1)
+            self.buy(limit=close * 0.9, size=1).cancel()  # placed and cancelled at once: never sent
+        elif bar % 3 == 1 and waiting:
+            waiting[0].cancel()
+        elif bar % 3 == 2 and any(o.kind == "limit" for o in waiting):
+            [o for o in waiting if o.kind == "limit"][-1].replace(limit=close * 0.995)
+        if bar % 10 == 0 and self.position:
+            self.position.close()
+
+
+def test_cancelled_and_replaced_orders_are_taken_off_as_in_the_engine() -> None:
+    bars = live_bars("GOOG", 300)
+    broker = PaperBroker("acc", capital=SPEC.capital, costs=SPEC.costs)
+    windows: list[Window] = []
+    fills: list[FillEvent] = []
+    equity: list[float] = []
+    cancels = 0
+    for b in bars:
+        fills += broker.step({"GOOG": b}).fills
+        equity.append(broker.account.equity({"GOOG": b.close}))
+        windows.append(Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}))
+        decided = decide(Cancels, {}, windows, spec=SPEC, account="acc")
+        cancels += sum(o.cancel and o.order_id in {w.order_id for w in broker.working} for o in decided)
+        deliver(broker, decided)
+    log = engine_run(bars, Cancels).orders.to_pandas()
+    filled = log[log.status == "filled"]
+    assert {"canceled by strategy", "replaced"} <= set(log.reason)
+    assert cancels > 40  # each one an order that was still working at the paper broker
+    assert len(filled) > 30
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in fills) == sorted(
+        zip(filled.fill_bar, filled.fill_size, strict=True)
+    )
+    assert equity == pytest.approx(list(engine_run(bars, Cancels).equity), rel=1e-12)
+
+
+class Trailing(Strategy):
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        if not self.position and not self.orders:
+            self.buy(size=1, trail_pct=0.05)
+
+
+class MovesItsStop(Strategy):
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        if not self.position and not self.orders:
+            self.buy(size=1, sl=float(self.data.close[-1]) * 0.9)
+        for trade in self.trades:
+            trade.sl = float(self.data.close[-1]) * 0.95
+
+
+class CancelsItsStop(Strategy):
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        if not self.position and not self.orders:
+            self.buy(size=1, sl=float(self.data.close[-1]) * 0.9)
+        for order in self.orders:
+            if order.is_contingent:
+                order.cancel()
+
+
+@pytest.mark.parametrize(
+    ("strategy", "message"), [(Trailing, "trailing"), (MovesItsStop, "sl/tp"), (CancelsItsStop, "sl/tp")]
+)
+def test_trailing_stops_and_bracket_setters_are_refused_rather_than_ignored(
+    strategy: type[Strategy], message: str
+) -> None:
+    with pytest.raises((UnsupportedOrderError, StrategyError), match=message):  # a trailing stop: at its line
+        paper_run(live_bars("GOOG", 10), strategy)
+
+
 @settings(max_examples=12, deadline=None)
 @given(cut=st.integers(min_value=1, max_value=119))
-def test_a_broker_rebuilt_from_its_fills_and_working_orders_continues_identically(cut: int) -> None:
+@pytest.mark.parametrize("strategy", [Kinds, Brackets, Cancels])
+def test_a_broker_rebuilt_from_its_fills_and_working_orders_continues_identically(
+    strategy: type[Strategy], cut: int
+) -> None:
     bars = live_bars("GOOG", 120)
-    whole, _ = paper_run(bars, Kinds)
-    before, broker = paper_run(bars[:cut], Kinds)
+    whole, _ = paper_run(bars, strategy)
+    before, broker = paper_run(bars[:cut], strategy)
     rebuilt = PaperBroker(
         "acc", capital=SPEC.capital, costs=SPEC.costs, fills=before, working=broker.working, seen=broker.seen
     )
@@ -150,30 +340,5 @@ def test_a_broker_rebuilt_from_its_fills_and_working_orders_continues_identicall
         windows.append(
             Window(bar_.start, {"GOOG": (bar_.open, bar_.high, bar_.low, bar_.close, bar_.volume)})
         )
-        for decided in decide(Kinds, {}, windows, spec=SPEC, account="acc"):
-            rebuilt.accept(decided)
+        deliver(rebuilt, decide(strategy, {}, windows, spec=SPEC, account="acc"))
     assert before + after == whole
-
-
-class Bracketed(Strategy):
-    def init(self) -> None:
-        pass
-
-    def next(self) -> None:
-        if not self.position and not self.orders:
-            self.buy(size=1, trail_pct=0.05)
-
-
-class WithStopLoss(Strategy):
-    def init(self) -> None:
-        pass
-
-    def next(self) -> None:
-        if not self.position and not self.orders:
-            self.buy(size=1, sl=float(self.data.close[-1]) * 0.9)
-
-
-@pytest.mark.parametrize("strategy", [Bracketed, WithStopLoss])
-def test_brackets_are_refused_rather_than_silently_dropped(strategy: type[Strategy]) -> None:
-    with pytest.raises(UnsupportedOrderError, match="brackets"):
-        paper_run(live_bars("GOOG", 10), strategy)

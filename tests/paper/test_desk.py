@@ -17,7 +17,7 @@ import pytest
 from quanta.engine import Backtest
 from quanta.paper import Account, PaperDesk, PaperSpec
 from quanta.paper.decide import Window, frame, options
-from quanta.paper.events import FillEvent, decode_fill
+from quanta.paper.events import FillEvent, decode_fill, decode_order
 from quanta.paper.models import PaperCosts
 from quanta.paper.runner import RunnerError
 from quanta.paper.store import PaperStore
@@ -291,5 +291,136 @@ async def test_an_account_of_two_symbols_steps_when_both_bars_are_in(settings: S
     store = PaperStore(settings)
     equity = Account.replay(spec.capital, store.fills("pp_two")).equity(
         {"GOOG": series["GOOG"][-1].close, "AAPL": series["AAPL"][-1].close}
+    )
+    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+
+
+BRACKETS = """
+from quanta import Strategy
+
+
+class Brackets(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        if bar % 4 == 0:
+            self.buy(size=0.2, sl=close * 0.99, tp=close * 1.01)
+        elif bar % 4 == 1:
+            self.sell(size=2, limit=close * 1.002, sl=close * 1.02, tp=close * 0.98)
+        elif bar % 4 == 2:
+            self.buy(size=3, stop=close * 1.003, sl=close * 0.985, tp=close * 1.006)
+        elif bar % 8 == 7:
+            self.position.close()
+"""
+
+
+@pytest.mark.parametrize("settings", BACKENDS, indirect=True)
+async def test_brackets_fill_as_the_engine_across_a_desk_restart(settings: Settings) -> None:
+    bars = live_bars("GOOG", 200)
+    spec = SPEC.model_copy(update={"source": BRACKETS})
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_br", spec)
+        await feed(bus, topics, bars[:86], desk, 86)  # stops with a bracketed lot and two waiting entries
+        working = desk.account_state("pp_br")
+        assert working is not None
+        assert sum(o.order_id.endswith((":sl", ":tp")) for o in working.working) == 2
+        assert sum(o.stop_loss is not None for o in working.working) == 2
+        assert PaperStore(settings).load("pp_br", spec.symbols).working == working.working
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_br", spec)
+        await feed(bus, topics, bars[80:], desk, 114)  # six bars again: skipped
+        live = desk.account_state("pp_br")
+        assert live is not None
+        stored = PaperStore(settings).load("pp_br", spec.symbols).working
+        assert stored == live.working  # brackets and bracketed entries stored as they work
+    bus.close()
+    published = [decode_fill(m.value) async for m in fills_seen]
+    entries = {o.order_id: o for o in [decode_order(m.value) async for m in orders_seen]}
+    namespace: dict[str, object] = {}
+    exec(compile(BRACKETS, "brackets.py", "exec"), namespace)  # the reference run, in this process
+    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
+    result = Backtest(frame(windows, spec.symbols), namespace["Brackets"], **options(spec)).run()  # type: ignore[arg-type]
+    log = result.orders.to_pandas()
+    filled = log[log.status == "filled"]
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in published) == sorted(
+        zip(filled.fill_bar, filled.fill_size, strict=True)
+    )
+    exits = filled[filled.kind.isin(["sl", "tp"])]
+    assert len(exits) > 40
+    assert sorted(
+        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in published if f.order_id[-3:] in {":sl", ":tp"}
+    ) == sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True))
+    both = [  # stop-losses filled on a bar that reached the take-profit too: the stop-loss won
+        f
+        for f in published
+        if f.order_id.endswith(":sl")
+        and bars[(f.ts - ORIGIN) // 1000].low
+        <= (entries[f.order_id[:-3]].take_profit or 0.0)
+        <= bars[(f.ts - ORIGIN) // 1000].high
+    ]
+    assert both
+    assert [f.seq for f in published] == list(range(1, len(published) + 1))
+    assert PaperStore(settings).fills("pp_br") == published
+    equity = Account.replay(spec.capital, published).equity({"GOOG": bars[-1].close})
+    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+
+
+CANCELS = """
+from quanta import Strategy
+
+
+class Cancels(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        waiting = [o for o in self.orders if not o.is_contingent]
+        if bar % 3 == 0:
+            self.buy(limit=close * 0.98, size=2)
+            self.sell(stop=close * 0.97, size=1)
+        elif bar % 3 == 1 and waiting:
+            waiting[0].cancel()
+        elif bar % 3 == 2 and any(o.kind == "limit" for o in waiting):
+            [o for o in waiting if o.kind == "limit"][-1].replace(limit=close * 0.995)
+        if bar % 10 == 0 and self.position:
+            self.position.close()
+"""
+
+
+async def test_cancelled_and_replaced_orders_go_through_the_orders_topic(settings: Settings) -> None:
+    bars = live_bars("GOOG", 150)
+    spec = SPEC.model_copy(update={"source": CANCELS})
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_cx", spec)
+        await feed(bus, topics, bars[:70], desk, 70)
+    async with PaperDesk(bus, topics, settings) as desk:  # cancelled orders stay cancelled at a restart
+        await desk.add("pp_cx", spec)
+        await feed(bus, topics, bars[70:], desk, 80)
+    bus.close()
+    published = [decode_fill(m.value) async for m in fills_seen]
+    records = [decode_order(m.value) async for m in orders_seen]
+    cancels = [o for o in records if o.cancel]
+    placed = {o.order_id: o for o in records if not o.cancel}
+    assert len(cancels) > 20
+    assert all(placed[c.order_id].ts < c.ts for c in cancels)  # a cancel names an order decided earlier
+    namespace: dict[str, object] = {}
+    exec(compile(CANCELS, "cancels.py", "exec"), namespace)  # the reference run, in this process
+    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
+    result = Backtest(frame(windows, spec.symbols), namespace["Cancels"], **options(spec)).run()  # type: ignore[arg-type]
+    log = result.orders.to_pandas()
+    filled = log[log.status == "filled"]
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in published) == sorted(
+        zip(filled.fill_bar, filled.fill_size, strict=True)
+    )
+    assert not {f.order_id for f in published} & {c.order_id for c in cancels}
+    equity = Account.replay(spec.capital, PaperStore(settings).fills("pp_cx")).equity(
+        {"GOOG": bars[-1].close}
     )
     assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
