@@ -1,4 +1,4 @@
-"""Start, stop and resume the Flink bars job from any Python environment (tests, scripts, the CLI).
+"""Start, stop and resume the Flink jobs (bars, scores) from any Python environment (tests, scripts, the CLI).
 
 The job runs in ``.venv-flink`` as a child process in its own process group, so that stopping it stops
 its JVM too. Nothing here imports pyflink.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.flink import bars, paths
+from pipelines.flink import bars, paths, scores
 
 _STARTED_TIMEOUT = 180.0
 
@@ -28,12 +28,12 @@ class FlinkJobError(RuntimeError):
 
 @dataclass
 class RunningJob:
-    """A bars job process; ``log`` has its stdout and stderr, ``log_dir`` Flink's own log files."""
+    """A job process; ``log`` has its stdout and stderr, ``log_dir`` Flink's own log files."""
 
     process: subprocess.Popen[bytes]
     log: Path
     log_dir: Path
-    config: bars.BarsJobConfig
+    config: bars.BarsJobConfig | scores.ScoresJobConfig
     started: dict[str, Any] | None = None
 
     @property
@@ -84,7 +84,25 @@ class RunningJob:
 def start_bars_job(
     config: bars.BarsJobConfig, *, log_dir: Path, env: Mapping[str, str] | None = None
 ) -> RunningJob:
-    """Start the job with ``.venv-flink``'s Python; logs go to ``log_dir``."""
+    """Start the bars job with ``.venv-flink``'s Python; logs go to ``log_dir``."""
+    return _start("pipelines.flink.bars_job", bars.command_args(config), config, log_dir=log_dir, env=env)
+
+
+def start_scores_job(
+    config: scores.ScoresJobConfig, *, log_dir: Path, env: Mapping[str, str] | None = None
+) -> RunningJob:
+    """Start the scores job (its competitions file written, :func:`scores.write_competitions`)."""
+    return _start("pipelines.flink.scores_job", scores.command_args(config), config, log_dir=log_dir, env=env)
+
+
+def _start(
+    module: str,
+    args: list[str],
+    config: bars.BarsJobConfig | scores.ScoresJobConfig,
+    *,
+    log_dir: Path,
+    env: Mapping[str, str] | None,
+) -> RunningJob:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"job-{time.strftime('%H%M%S')}-{time.monotonic_ns() % 10**6}.out"
     environment = {
@@ -95,7 +113,7 @@ def start_bars_job(
         **(env or {}),
     }
     environment.pop("VIRTUAL_ENV", None)
-    command = [str(paths.flink_python()), "-m", "pipelines.flink.bars_job", *bars.command_args(config)]
+    command = [str(paths.flink_python()), "-m", module, *args]
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our interpreter and module, no shell)
             command,

@@ -16,21 +16,43 @@ the score records in ``quanta.competitions.events``, scoring in ``.scoring``, th
 (lifecycle, runs) in ``.lifecycle``. See docs/competitions.md.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from quanta.competitions.events import ScoreEvent, decode_score, encode_score
-from quanta.competitions.models import (
-    Badge,
-    Competition,
-    CompetitionCreate,
-    CompetitionPublic,
-    CompetitionStatus,
-    EntryPublic,
-    EntryStatus,
-    Metric,
-    Mode,
-    StoredEntry,
-)
 from quanta.competitions.ranking import Leaderboard, Ranked, rank
-from quanta.competitions.scoring import CompetitionScorer, Figures, ScoringRules, score_batch
+from quanta.competitions.scoring import CompetitionScorer, Figures, Metric, ScoringRules, score_batch
+
+if TYPE_CHECKING:
+    from quanta.competitions.models import (
+        Badge,
+        Competition,
+        CompetitionCreate,
+        CompetitionPublic,
+        CompetitionStatus,
+        EntryPublic,
+        EntryStatus,
+        Mode,
+        StoredEntry,
+    )
+
+# The tables (SQLModel) load on first use, so that scoring, ranking and the score records import without
+# the database stack (the Flink scores job runs them in ``.venv-flink``, which has no SQLModel).
+_MODELS = frozenset(
+    {
+        "Badge",
+        "Competition",
+        "CompetitionCreate",
+        "CompetitionPublic",
+        "CompetitionStatus",
+        "EntryPublic",
+        "EntryStatus",
+        "Mode",
+        "StoredEntry",
+    }
+)
 
 __all__ = [
     "Badge",
@@ -54,3 +76,11 @@ __all__ = [
     "rank",
     "score_batch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODELS:
+        raise AttributeError(f"module 'quanta.competitions' has no attribute {name!r}")
+    value = getattr(importlib.import_module("quanta.competitions.models"), name)
+    globals()[name] = value
+    return value

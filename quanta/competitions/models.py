@@ -18,6 +18,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import JSON, Field, SQLModel
 
 from quanta.accounts.models import utcnow
+from quanta.competitions.scoring import Metric
 from quanta.paper.events import OrderKind
 
 __all__ = [
@@ -43,17 +44,6 @@ MAX_RULES = 10_000
 MAX_PRIZES = 2_000
 MAX_SYMBOLS = 10
 PUBLIC_ID_LENGTH = 16
-
-
-class Metric(StrEnum):
-    """What ranks the entries (docs/competitions.md defines each on the entry's equity marks)."""
-
-    RETURN = "return"
-    SHARPE = "sharpe"
-    SORTINO = "sortino"
-    CALMAR = "calmar"
-    RETURN_DRAWDOWN = "return-drawdown"
-    """Return, with entries whose maximum drawdown exceeds the limit disqualified."""
 
 
 class Mode(StrEnum):

@@ -28,13 +28,24 @@ import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from quanta.competitions.events import ScoreEvent
-from quanta.competitions.models import Metric
 from quanta.paper.events import FillEvent
 from quanta.streaming.events import Bar, interval_ms
 
-__all__ = ["CompetitionScorer", "Figures", "ScoringRules", "Timeline", "score_batch"]
+__all__ = ["CompetitionScorer", "Figures", "Metric", "ScoringRules", "Timeline", "score_batch"]
+
+
+class Metric(StrEnum):
+    """What ranks the entries (docs/competitions.md defines each on the entry's equity marks)."""
+
+    RETURN = "return"
+    SHARPE = "sharpe"
+    SORTINO = "sortino"
+    CALMAR = "calmar"
+    RETURN_DRAWDOWN = "return-drawdown"
+    """Return, with entries whose maximum drawdown exceeds the limit disqualified."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,8 +5,11 @@ a transport's bars and publishes their orders and fills; ``quanta.paper.service`
 (deploy, stop, restart, list, the account view). See docs/paper.md.
 """
 
-from quanta.paper.broker import Account, PaperBroker
-from quanta.paper.desk import AccountUpdate, PaperDesk
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from quanta.paper.events import (
     FillEvent,
     OrderEvent,
@@ -16,8 +19,24 @@ from quanta.paper.events import (
     encode_fill,
     encode_order,
 )
-from quanta.paper.models import PaperCosts, PaperSpec
-from quanta.paper.runner import RunnerError
+
+if TYPE_CHECKING:
+    from quanta.paper.broker import Account, PaperBroker
+    from quanta.paper.desk import AccountUpdate, PaperDesk
+    from quanta.paper.models import PaperCosts, PaperSpec
+    from quanta.paper.runner import RunnerError
+
+# The broker, the desk and the tables load on first use, so that the fill and order records import
+# without the database and engine stack (the Flink scores job reads fills in ``.venv-flink``).
+_EXPORTS = {
+    "Account": "quanta.paper.broker",
+    "PaperBroker": "quanta.paper.broker",
+    "AccountUpdate": "quanta.paper.desk",
+    "PaperDesk": "quanta.paper.desk",
+    "PaperCosts": "quanta.paper.models",
+    "PaperSpec": "quanta.paper.models",
+    "RunnerError": "quanta.paper.runner",
+}
 
 __all__ = [
     "Account",
@@ -35,3 +54,12 @@ __all__ = [
     "encode_fill",
     "encode_order",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'quanta.paper' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
