@@ -43,6 +43,7 @@ from quanta.competitions.service import (
     scoring_rules,
     usernames,
 )
+from quanta.paper.events import OrderKind
 from quanta.paper.models import PaperCosts, PaperSpec
 from quanta.settings import Settings
 from quanta.streaming.bus import InProcessBus
@@ -73,6 +74,8 @@ class Plan:
     """Per entry: its frozen source and strategy class (None: the one the module defines)."""
     commission: float = 0.0
     slippage: float = 0.0
+    order_types: tuple[str, ...] = ("market",)
+    """The order types entries may use (the others stop an entry's account with the reason)."""
     entries_ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
     """Set once every entry's runner is up: a replay holds its ticks until then, so an entry whose
     sandboxed runner starts slowly misses no bar (the replay then catches up with the clock)."""
@@ -266,6 +269,7 @@ def _plan(unit: Any, competition: Competition) -> Plan:
         sources={e.public_id: (e.source, e.class_name) for e in accepted},
         commission=competition.commission,
         slippage=competition.slippage_bps / 10_000,
+        order_types=tuple(competition.order_types),
     )
 
 
@@ -307,6 +311,7 @@ def _specs(plan: Plan) -> dict[str, Any]:
             interval=plan.rules.interval,
             capital=plan.rules.capital,
             costs=costs,
+            order_kinds=tuple(OrderKind(kind) for kind in plan.order_types),
         )
         for account, (source, class_name) in plan.sources.items()
     }

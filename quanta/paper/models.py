@@ -20,6 +20,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import JSON, Field, SQLModel
 
 from quanta.accounts.models import utcnow
+from quanta.paper.events import OrderKind
 
 __all__ = [
     "AccountView",
@@ -71,6 +72,9 @@ class PaperSpec(BaseModel):
     costs: PaperCosts = PaperCosts()
     fractional: bool = False
     """Non-integer units (crypto-style); otherwise whole units, as the engine's default."""
+    order_kinds: tuple[OrderKind, ...] | None = None
+    """The order types the strategy may use (a competition's rule); ``None``: all of them. A stop-loss
+    counts as a stop order and a take-profit as a limit order."""
 
 
 class PaperDeployment(SQLModel, table=True):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from quanta.paper.decide import Window
-from quanta.paper.events import OrderEvent, decode_order
+from quanta.paper.events import OrderEvent, OrderKind, decode_order
 from quanta.paper.models import PaperSpec
 from quanta.sandbox._pool import worker_environment
 from quanta.sandbox.models import SandboxLimits
@@ -103,6 +103,7 @@ class SandboxRunner:
         placed = [o for o in orders if not o.cancel]
         for n, order in enumerate(placed):
             self._check(order, f"{self.account}:{window.start}:{n}")
+            self._check_allowed(order)
         for order in orders:
             if order.cancel:
                 self._check(order, order.order_id if _earlier(order.order_id, self.account, window) else "")
@@ -176,6 +177,23 @@ class SandboxRunner:
             or order.symbol not in self.spec.symbols
         ):
             raise RunnerError("crashed", f"the runner sent an order it may not send: {order.order_id}")
+
+    def _check_allowed(self, order: OrderEvent) -> None:
+        """Refuse an order type the account's rules do not allow (brackets count as stop and limit)."""
+        allowed = self.spec.order_kinds
+        if allowed is None:
+            return
+        used = {order.kind}
+        if order.stop_loss is not None:
+            used.add(OrderKind.STOP)
+        if order.take_profit is not None:
+            used.add(OrderKind.LIMIT)
+        refused = sorted(kind.value for kind in used if kind not in allowed)
+        if refused:
+            names = ", ".join(kind.value for kind in allowed)
+            raise RunnerError(
+                "strategy", f"{' and '.join(refused)} orders are not allowed here (allowed: {names})"
+            )
 
 
 def _earlier(order_id: str, account: str, window: Window) -> bool:

@@ -17,7 +17,7 @@ import pytest
 from quanta.engine import Backtest
 from quanta.paper import Account, PaperDesk, PaperSpec
 from quanta.paper.decide import Window, frame, options
-from quanta.paper.events import FillEvent, decode_fill, decode_order
+from quanta.paper.events import FillEvent, OrderKind, decode_fill, decode_order
 from quanta.paper.models import PaperCosts
 from quanta.paper.runner import RunnerError
 from quanta.paper.store import PaperStore
@@ -172,6 +172,53 @@ async def test_a_strategy_that_raises_stops_its_account_with_the_line(settings: 
     assert (account, error.kind, error.line) == ("pp_boom", "strategy", 11)
     assert "ZeroDivisionError" in error.message
     assert [f.size for f in PaperStore(settings).fills("pp_boom")] == [3.0]  # what it did before stays
+
+
+LIMIT_AT_BAR_10 = """
+from quanta import Strategy
+
+
+class Limits(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        if len(self.data.close) == 5:
+            self.buy(size=2)
+        if len(self.data.close) == 10:
+            self.buy(size=1, limit=self.data.close[-1] * 0.99)
+"""
+
+
+@pytest.mark.parametrize(
+    ("allowed", "refused"),
+    [((OrderKind.MARKET,), "limit"), ((OrderKind.MARKET, OrderKind.LIMIT), None)],
+    ids=["market-only", "market-and-limit"],
+)
+async def test_an_order_type_the_rules_do_not_allow_stops_the_account_with_the_reason(
+    settings: Settings, allowed: tuple[OrderKind, ...], refused: str | None
+) -> None:
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    failures: list[RunnerError] = []
+
+    async def failed(account: str, error: RunnerError) -> None:
+        failures.append(error)
+
+    spec = SPEC.model_copy(update={"source": LIMIT_AT_BAR_10, "order_kinds": allowed})
+    async with PaperDesk(bus, topics, settings) as desk:
+        desk.on_failure = failed
+        await desk.add("pp_rules", spec)
+        for bar in live_bars("GOOG", 20):
+            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
+        await wait_for(lambda: failures or len(PaperStore(settings).fills("pp_rules")) == 2)
+        accounts = desk.accounts
+    if refused is None:
+        assert (failures, accounts) == ([], ["pp_rules"])
+    else:
+        [error] = failures
+        assert (error.kind, accounts) == ("strategy", [])
+        assert error.message == "limit orders are not allowed here (allowed: market)"
+        assert [f.size for f in PaperStore(settings).fills("pp_rules")] == [2.0]  # the market buy stays
 
 
 @pytest.mark.parametrize(
