@@ -11,21 +11,18 @@
 // The HTML of every message is rendered and sanitised on the server (markdown-it + nh3) and shown as is.
 import { useCallback, useEffect, useRef, useState } from "react";
 import env from "$/env.json";
+import { openHubSocket } from "./hubsocket.js";
 import { getBackendURL } from "$/utils/state";
 
 const PAGE = 50;
 const CATCH_UP_PAGE = 100;
 const HEARTBEAT_MS = 20000; // presence lasts 60 s on the server
 const TYPING_EVERY_MS = 3000; // a typing indicator lasts 6 s on the server
-const PING_MS = 15000;
-const SILENCE_MS = 40000;
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MOST_MS = 10000;
 
 function backend() {
   const url = getBackendURL(env.EVENT);
   const http = url.protocol === "wss:" ? "https:" : url.protocol === "ws:" ? "http:" : url.protocol;
-  return { api: `${http}//${url.host}/api/v1/chat`, ws: `${url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:"}//${url.host}/live/ws` };
+  return { api: `${http}//${url.host}/api/v1/chat` };
 }
 
 class ChatProblem extends Error {
@@ -248,9 +245,8 @@ export function ChatRoom({ room = "", strategy = "", me = "", height = 520, comp
   // The websocket: subscribe, apply, resume, reconnect.
   useEffect(() => {
     const s = c.current;
-    s.closed = false;
-    const send = (request) => { if (s.ws && s.ws.readyState === WebSocket.OPEN) s.ws.send(JSON.stringify(request)); };
-    s.send = send;
+    let socket = null;
+    const send = (request) => socket.send(request);
     s.subscribe = () => {
       if (!s.room) return;
       send({ op: "subscribe", topic: `chat.${s.room}`, after: s.hubSeq, epoch: s.epoch });
@@ -286,41 +282,17 @@ export function ChatRoom({ room = "", strategy = "", me = "", height = 520, comp
         setError(frame.data.detail);
       }
     };
-    const connect = () => {
-      if (s.closed) return;
-      setConnection(s.attempt ? "reconnecting" : "connecting");
-      const ws = new WebSocket(backend().ws);
-      s.ws = ws;
-      ws.onopen = () => { s.attempt = 0; s.heard = Date.now(); setConnection("live"); s.subscribe(); };
-      ws.onmessage = (event) => {
-        s.heard = Date.now();
-        for (const line of String(event.data).split("\n")) handle(JSON.parse(line));
-      };
-      ws.onclose = () => {
-        if (s.ws !== ws) return;
-        s.ws = null;
-        if (s.closed) return;
-        setConnection("reconnecting");
-        const delay = Math.min(BACKOFF_MOST_MS, BACKOFF_FIRST_MS * 2 ** s.attempt) * (0.8 + 0.4 * Math.random());
-        s.attempt += 1;
-        s.timer = setTimeout(connect, delay);
-      };
-      ws.onerror = () => ws.close();
-    };
-    const keepalive = setInterval(() => {
-      if (!s.ws || s.ws.readyState !== WebSocket.OPEN) return;
-      if (Date.now() - s.heard > SILENCE_MS) s.ws.close();
-      else send({ op: "ping" });
-    }, PING_MS);
+    socket = openHubSocket({
+      onConnection: (state) => setConnection(state === "open" ? "live" : state),
+      onOpen: () => s.subscribe(),
+      onFrame: handle,
+    });
+    s.send = send;
     const beat = setInterval(() => heartbeat("here"), HEARTBEAT_MS);
-    connect();
     return () => {
-      s.closed = true;
-      clearInterval(keepalive);
       clearInterval(beat);
-      clearTimeout(s.timer);
-      if (s.ws) s.ws.close();
-      s.ws = null;
+      socket.close();
+      s.send = null;
     };
   }, [apply, sync, heartbeat]);
 

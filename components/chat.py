@@ -17,6 +17,9 @@ KIND_ICONS = {
 }
 
 
+rx.asset("hubsocket.js", shared=True)  # the hub socket chat.jsx imports (components/hubsocket.js)
+
+
 class ChatRoom(rx.Component):
     """One live room: messages (server-rendered, sanitised HTML), composer, typing line, presence,
     edit/delete of one's own messages, moderation for owners and admins, reports, older pages, mentions.

@@ -5,13 +5,8 @@
 // Rows sit at absolute positions by rank, so a rank change slides the row to its new place.
 import { useEffect, useRef, useState } from "react";
 import { ColorType, LineSeries, createChart } from "lightweight-charts";
-import env from "$/env.json";
-import { getBackendURL } from "$/utils/state";
+import { openHubSocket } from "./hubsocket.js";
 
-const PING_MS = 15000;
-const SILENCE_MS = 40000;
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MOST_MS = 10000;
 const KEEP_POINTS = 240;
 const ROW_PX = 44;
 const TOP_LINES = 5;
@@ -20,14 +15,6 @@ const PALETTES = {
   light: { bg: "#ffffff", text: "#1f2937", grid: "#eef0f3", mine: "#eff6ff", up: "#16a34a", down: "#dc2626", line: "#e5e7eb" },
   dark: { bg: "#111113", text: "#d1d5db", grid: "#1f2023", mine: "#172554", up: "#22c55e", down: "#ef4444", line: "#27272a" },
 };
-
-function liveServer(serverUrl) {
-  if (serverUrl) return serverUrl;
-  const url = getBackendURL(env.EVENT);
-  url.pathname = "/live/ws";
-  url.search = "";
-  return url.toString();
-}
 
 function formatNumber(value, digits = 2) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
@@ -61,7 +48,7 @@ export function Leaderboard({ competition, mine = [], capital = 0, serverUrl, th
   const chartBox = useRef(null);
   const chart = useRef(null);
   const lines = useRef({});
-  const conn = useRef({ ws: null, topic: null, seq: null, epoch: null, attempt: 0, timer: null, closed: false, heard: 0 });
+  const conn = useRef({ topic: null, seq: null, epoch: null });
   const board = useRef({ rows: {}, series: {}, moved: {} });
   const [view, setView] = useState({ rows: [], final: false, seq: null });
   const [connection, setConnection] = useState("connecting");
@@ -125,16 +112,12 @@ export function Leaderboard({ competition, mine = [], capital = 0, serverUrl, th
   useEffect(() => {
     const c = conn.current;
     const b = board.current;
-    c.closed = false;
     c.topic = `competition.${competition}.board`;
     c.seq = null;
     c.epoch = null;
     let final = false;
-
-    const send = (request) => {
-      if (c.ws && c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify(request));
-    };
-    const subscribe = () => send({ op: "subscribe", topic: c.topic, after: c.seq, epoch: c.epoch });
+    let socket = null;
+    const subscribe = () => socket.send({ op: "subscribe", topic: c.topic, after: c.seq, epoch: c.epoch });
 
     const take = (row) => {
       const before = b.rows[row.id];
@@ -176,46 +159,8 @@ export function Leaderboard({ competition, mine = [], capital = 0, serverUrl, th
       publish(final);
     };
 
-    const connect = () => {
-      if (c.closed) return;
-      setConnection(c.attempt ? "reconnecting" : "connecting");
-      const ws = new WebSocket(liveServer(serverUrl));
-      c.ws = ws;
-      ws.onopen = () => {
-        c.attempt = 0;
-        c.heard = Date.now();
-        setConnection("open");
-        subscribe();
-      };
-      ws.onmessage = (event) => {
-        c.heard = Date.now();
-        for (const line of String(event.data).split("\n")) handle(JSON.parse(line));
-      };
-      ws.onclose = () => {
-        if (c.ws !== ws) return;
-        c.ws = null;
-        if (c.closed) return;
-        setConnection("reconnecting");
-        const delay = Math.min(BACKOFF_MOST_MS, BACKOFF_FIRST_MS * 2 ** c.attempt) * (0.8 + 0.4 * Math.random());
-        c.attempt += 1;
-        c.timer = setTimeout(connect, delay);
-      };
-      ws.onerror = () => ws.close();
-    };
-
-    const keepalive = setInterval(() => {
-      if (!c.ws || c.ws.readyState !== WebSocket.OPEN) return;
-      if (Date.now() - c.heard > SILENCE_MS) c.ws.close();
-      else send({ op: "ping" });
-    }, PING_MS);
-    connect();
-    return () => {
-      c.closed = true;
-      clearInterval(keepalive);
-      clearTimeout(c.timer);
-      if (c.ws) c.ws.close();
-      c.ws = null;
-    };
+    socket = openHubSocket({ serverUrl, onConnection: setConnection, onOpen: subscribe, onFrame: handle });
+    return () => socket.close();
   }, [competition, serverUrl]);
 
   const status = connection !== "open" ? connection : view.final ? "final" : topicState;

@@ -17,6 +17,8 @@ from state.competitions import (
     EntryRow,
 )
 
+rx.asset("hubsocket.js", shared=True)  # the hub socket leaderboard.jsx imports (components/hubsocket.js)
+
 
 class Leaderboard(rx.Component):
     """Rank, trader, entry, score, return, drawdown, trades and a sparkline per entry, rows sliding on rank

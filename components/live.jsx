@@ -4,28 +4,14 @@
 // so a reconnect neither skips nor repeats a bar; a client too far behind gets a fresh snapshot.
 import { useEffect, useRef, useState } from "react";
 import { CandlestickSeries, ColorType, HistogramSeries, LineSeries, createChart } from "lightweight-charts";
-import env from "$/env.json";
-import { getBackendURL } from "$/utils/state";
+import { openHubSocket } from "./hubsocket.js";
 
 const PALETTES = {
   light: { bg: "#ffffff", text: "#1f2937", grid: "#eef0f3", up: "#16a34a", down: "#dc2626", sma: "#2563eb", ema: "#d97706" },
   dark: { bg: "#111113", text: "#d1d5db", grid: "#1f2023", up: "#22c55e", down: "#ef4444", sma: "#60a5fa", ema: "#fbbf24" },
 };
-const PING_MS = 15000; // the server closes a connection that says nothing for 75 s
-const SILENCE_MS = 40000; // no frame (not even a pong) for this long: the connection is dead
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MOST_MS = 10000;
 const KEEP_BARS = 600;
 const SINCE = /\(?no bars since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)?/; // quanta.broadcast.market's stale detail
-
-// The hub's address on the backend: the Reflex event socket's host, path /live/ws.
-function liveServer(serverUrl) {
-  if (serverUrl) return serverUrl;
-  const url = getBackendURL(env.EVENT);
-  url.pathname = "/live/ws";
-  url.search = "";
-  return url.toString();
-}
 
 function chartOptions(theme) {
   const p = PALETTES[theme] || PALETTES.light;
@@ -86,7 +72,7 @@ export function LiveMarket({ symbol = "GOOG", topicPrefix = "market.bars.1s.", s
   const container = useRef(null);
   const chart = useRef(null);
   const series = useRef({});
-  const conn = useRef({ ws: null, topic: null, seq: null, epoch: null, bars: [], attempt: 0, timer: null, closed: false, heard: 0 });
+  const conn = useRef({ topic: null, seq: null, epoch: null, bars: [], send: null, subscribe: null });
   const [connection, setConnection] = useState("connecting");
   const [topicState, setTopicState] = useState({ state: "stale", detail: "" });
   const [view, setView] = useState(null);
@@ -122,15 +108,6 @@ export function LiveMarket({ symbol = "GOOG", topicPrefix = "market.bars.1s.", s
   // The connection: open, resume, keep alive, reconnect.
   useEffect(() => {
     const c = conn.current;
-    c.closed = false;
-
-    const send = (request) => {
-      if (c.ws && c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify(request));
-    };
-    c.subscribe = () => {
-      if (c.topic) send({ op: "subscribe", topic: c.topic, after: c.seq, epoch: c.epoch });
-    };
-    c.send = send;
 
     const draw = () => {
       const s = series.current;
@@ -200,45 +177,20 @@ export function LiveMarket({ symbol = "GOOG", topicPrefix = "market.bars.1s.", s
       setSeq(c.seq);
     };
 
-    const connect = () => {
-      if (c.closed) return;
-      setConnection(c.attempt ? "reconnecting" : "connecting");
-      const ws = new WebSocket(liveServer(serverUrl));
-      c.ws = ws;
-      ws.onopen = () => {
-        c.attempt = 0;
-        c.heard = Date.now();
-        setConnection("open");
-        c.subscribe();
-      };
-      ws.onmessage = (event) => {
-        c.heard = Date.now();
-        for (const line of String(event.data).split("\n")) handle(JSON.parse(line));
-      };
-      ws.onclose = () => {
-        if (c.ws !== ws) return;
-        c.ws = null;
-        if (c.closed) return;
-        setConnection("reconnecting");
-        const delay = Math.min(BACKOFF_MOST_MS, BACKOFF_FIRST_MS * 2 ** c.attempt) * (0.8 + 0.4 * Math.random());
-        c.attempt += 1;
-        c.timer = setTimeout(connect, delay);
-      };
-      ws.onerror = () => ws.close();
+    const socket = openHubSocket({
+      serverUrl,
+      onConnection: setConnection,
+      onOpen: () => c.subscribe(),
+      onFrame: handle,
+    });
+    c.send = socket.send;
+    c.subscribe = () => {
+      if (c.topic) socket.send({ op: "subscribe", topic: c.topic, after: c.seq, epoch: c.epoch });
     };
-
-    const keepalive = setInterval(() => {
-      if (!c.ws || c.ws.readyState !== WebSocket.OPEN) return;
-      if (Date.now() - c.heard > SILENCE_MS) c.ws.close();
-      else send({ op: "ping" });
-    }, PING_MS);
-    connect();
     return () => {
-      c.closed = true;
-      clearInterval(keepalive);
-      clearTimeout(c.timer);
-      if (c.ws) c.ws.close();
-      c.ws = null;
+      socket.close();
+      c.send = null;
+      c.subscribe = null;
     };
   }, [serverUrl]);
 

@@ -7,6 +7,8 @@ import reflex as rx
 from components.charts import LIGHTWEIGHT_CHARTS
 from state.live import LiveState
 
+rx.asset("hubsocket.js", shared=True)  # the hub socket live.jsx imports (components/hubsocket.js)
+
 
 class LiveMarket(rx.Component):
     """Candles that tick as bars arrive, with last price, change, volume, indicators and a status badge;

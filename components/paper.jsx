@@ -4,21 +4,12 @@
 // positions, the closes and the new fills. The socket reconnects and resubscribes for a fresh snapshot.
 import { useEffect, useRef, useState } from "react";
 import { ColorType, LineSeries, createChart } from "lightweight-charts";
-import env from "$/env.json";
-import { getBackendURL } from "$/utils/state";
+import { openHubSocket } from "./hubsocket.js";
 
-const PING_MS = 15000;
 const KEEP_POINTS = 2000;
 const KEEP_FILLS = 50;
 const COLORS = { light: { bg: "#ffffff", text: "#1f2937", grid: "#eef0f3", line: "#2563eb" },
                  dark: { bg: "#111113", text: "#d1d5db", grid: "#1f2023", line: "#60a5fa" } };
-
-function liveServer() {
-  const url = getBackendURL(env.EVENT);
-  url.pathname = "/live/ws";
-  url.search = "";
-  return url.toString();
-}
 
 const money = (v) => (v === null || v === undefined || Number.isNaN(v) ? "–"
   : v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
@@ -71,27 +62,24 @@ export function PaperAccount({ account, theme = "light", height = 220 }) {
   useEffect(() => {
     if (!account) return undefined;
     const topic = `paper.${account}`;
-    let ws = null, timer = null, ping = null, closed = false, last = null;
-    const open = () => {
-      ws = new WebSocket(liveServer());
-      ws.onopen = () => { setConnected(true); last = null; ws.send(JSON.stringify({ op: "subscribe", topic, after: null, epoch: null })); };
-      ws.onmessage = (event) => {
-        for (const line of String(event.data).split("\n")) {
-          const frame = JSON.parse(line);
-          if (frame.topic !== topic) continue;
-          if (frame.kind === "snapshot") { last = frame.seq; setState(fromSnapshot(frame.data)); setSeq(frame.seq); }
-          else if (frame.kind === "delta") {
-            if (last !== null && frame.seq <= last) continue;
-            if (last !== null && frame.seq !== last + 1) { ws.send(JSON.stringify({ op: "subscribe", topic, after: null, epoch: null })); continue; }
-            last = frame.seq; setState((s) => applyDelta(s, frame.data)); setSeq(frame.seq);
-          } else if (frame.kind === "resync") ws.send(JSON.stringify({ op: "subscribe", topic, after: null, epoch: null }));
-        }
-      };
-      ws.onclose = () => { setConnected(false); if (!closed) timer = setTimeout(open, 1000); };
+    let last = null;
+    let socket = null;
+    const subscribe = () => socket.send({ op: "subscribe", topic, after: null, epoch: null });
+    const handle = (frame) => {
+      if (frame.topic !== topic) return;
+      if (frame.kind === "snapshot") { last = frame.seq; setState(fromSnapshot(frame.data)); setSeq(frame.seq); }
+      else if (frame.kind === "delta") {
+        if (last !== null && frame.seq <= last) return;
+        if (last !== null && frame.seq !== last + 1) { subscribe(); return; }
+        last = frame.seq; setState((s) => applyDelta(s, frame.data)); setSeq(frame.seq);
+      } else if (frame.kind === "resync") subscribe();
     };
-    open();
-    ping = setInterval(() => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ op: "ping" })); }, PING_MS);
-    return () => { closed = true; clearTimeout(timer); clearInterval(ping); if (ws) ws.close(); };
+    socket = openHubSocket({
+      onConnection: (state) => setConnected(state === "open"),
+      onOpen: () => { last = null; subscribe(); },
+      onFrame: handle,
+    });
+    return () => socket.close();
   }, [account]);
 
   const pnl = state ? state.equity - state.capital : null;

@@ -10,6 +10,8 @@ from components.forms import error, success
 from state.paper import DeploymentRow, PaperState
 from state.workspace import StrategyState
 
+rx.asset("hubsocket.js", shared=True)  # the hub socket paper.jsx imports (components/hubsocket.js)
+
 
 class PaperAccount(rx.Component):
     """A paper account, live over the broadcast websocket (``paper.<account>``); no number goes through
