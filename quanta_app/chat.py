@@ -21,15 +21,17 @@ from quanta.accounts.service import resolve_session, session_token_in
 from quanta.broadcast.asgi import Peer
 from quanta.chat.access import room_by_public_id
 from quanta.chat.errors import RoomNotFound
-from quanta.chat.live import ChatLive, room_of_topic
+from quanta.chat.live import ChatLive, RedisPresence, room_of_topic
 from quanta.settings import get_settings
 from quanta_app.live import live_hub, register_topic_rule
 
 
 @lru_cache(maxsize=1)
 def chat_live() -> ChatLive:
-    """This worker's chat topics and presence board, on its hub."""
-    return ChatLive(live_hub())
+    """This worker's chat topics and presence board, on its hub (the board in Redis, shared by every
+    worker, when ``QUANTA_REDIS_URL`` is set)."""
+    redis_url = get_settings().redis_url
+    return ChatLive(live_hub(), board=RedisPresence(redis_url) if redis_url else None)
 
 
 def may_read(room: str, cookies: dict[str, str]) -> bool:

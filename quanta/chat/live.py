@@ -6,7 +6,9 @@ Two topics per room, both under ``chat.`` (one websocket carries both):
   cannot be resumed from the hub's ring gets an empty snapshot and catches up from the database
   (``changes_after`` its last change) — the database, not the hub, holds the history.
 - ``chat.<room id>.presence``: who is here and who is typing (``RoomPresence.to_json()``), published
-  whenever it changes; its snapshot is the board's state now. Never stored.
+  whenever it changes; its snapshot is the board's state now. Never stored. The board is a
+  ``PresenceStore``: this worker's memory by default, or Redis (``RedisPresence``) with several
+  workers, so that every worker publishes and snapshots the union of everyone's presence.
 
 ``ChatLive`` is what the app layer holds (one per worker, on the worker's hub); it imports no web
 framework. Who may follow a topic is ``room_of_topic`` + ``quanta.chat.access``: the app's topic rule.
@@ -23,17 +25,28 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from quanta.broadcast import Hub, Snapshot
+from quanta.chat._shared_presence import RedisPresence
 from quanta.chat.events import ChatEvent
 from quanta.chat.models import TOPIC_PREFIX
-from quanta.chat.presence import PresenceBoard
+from quanta.chat.presence import LocalPresence, PresenceStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRESENCE_SUFFIX", "ChatLive", "PresenceAction", "presence_topic", "room_of_topic", "room_topic"]
+__all__ = [
+    "PRESENCE_SUFFIX",
+    "ChatLive",
+    "PresenceAction",
+    "RedisPresence",
+    "presence_topic",
+    "room_of_topic",
+    "room_topic",
+]
 
 PRESENCE_SUFFIX: Final = ".presence"
 EXPIRE_EVERY: Final = 1.0
 """Seconds between two sweeps of the presence board (typing lasts 6 s, presence 60 s)."""
+PUBLISH_TRIES: Final = 3
+"""How often a presence change is published at most while the board keeps changing under it."""
 PresenceAction = Literal["here", "typing", "idle", "left"]
 
 
@@ -60,13 +73,13 @@ def _utcnow() -> datetime:
 
 
 class ChatLive:
-    """A worker's chat topics on ``hub``, and its presence board."""
+    """A worker's chat topics on ``hub``, and its presence board (``LocalPresence()`` unless given)."""
 
     def __init__(
-        self, hub: Hub, *, board: PresenceBoard | None = None, clock: Callable[[], datetime] = _utcnow
+        self, hub: Hub, *, board: PresenceStore | None = None, clock: Callable[[], datetime] = _utcnow
     ) -> None:
         self.hub = hub
-        self.board = board or PresenceBoard()
+        self.board: PresenceStore = board or LocalPresence()
         self._clock = clock
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -98,39 +111,48 @@ class ChatLive:
         board = self.board
         match action:
             case "here":
-                changed = board.seen(room=room, user_id=user_id, username=username, now=now)
+                changed = await board.seen(room=room, user_id=user_id, username=username, now=now)
             case "typing":
-                changed = board.typing(room=room, user_id=user_id, username=username, now=now)
+                changed = await board.typing(room=room, user_id=user_id, username=username, now=now)
             case "idle":
-                board.seen(room=room, user_id=user_id, username=username, now=now)
-                changed = board.stopped_typing(room=room, user_id=user_id, now=now)
+                await board.seen(room=room, user_id=user_id, username=username, now=now)
+                changed = await board.stopped_typing(room=room, user_id=user_id, now=now)
             case "left":
-                changed = board.left(room=room, user_id=user_id)
+                changed = await board.left(room=room, user_id=user_id)
         if changed:
             await self._publish_presence(room)
         return changed
 
     async def sweep(self) -> set[str]:
         """Forget people gone quiet and end stale typing indicators; publish the rooms that changed."""
-        rooms = self.board.expire(now=self._clock())
+        rooms = await self.board.expire(now=self._clock())
         for room in rooms:
             await self._publish_presence(room)
         return rooms
 
     async def close(self) -> None:
-        """Stop the presence sweeps."""
+        """Stop the presence sweeps and release the board."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        await self.board.aclose()
 
-    def _presence(self, room: str) -> dict[str, Any]:
-        return self.board.snapshot(room=room, now=self._clock()).to_json()
+    async def _presence(self, room: str) -> dict[str, Any]:
+        return (await self.board.snapshot(room=room, now=self._clock())).to_json()
 
     async def _publish_presence(self, room: str) -> None:
+        """Publish the room's presence; again if the board changed meanwhile: with a shared board, another
+        worker may have published an older view just after ours, and the last frame must be the latest."""
         self.declare(room)
-        await self.hub.publish(presence_topic(room), self._presence(room))
+        published: dict[str, Any] | None = None
+        for _ in range(PUBLISH_TRIES):
+            shown = await self._presence(room)
+            if shown == published:
+                return
+            await self.hub.publish(presence_topic(room), shown)
+            published = shown
 
     def _sweep_soon(self) -> None:
         """Start the sweeps on this event loop on first use (the board only matters once used)."""

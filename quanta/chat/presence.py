@@ -1,4 +1,4 @@
-"""Who is in a room and who is typing: ephemeral, in this process's memory, never in the database.
+"""Who is in a room and who is typing: ephemeral, never in the database.
 
 The app layer owns one ``PresenceBoard`` per process, feeds it what the browsers say (``seen`` on join
 and on a heartbeat, ``typing`` on a keystroke, ``left`` on leave or disconnect), calls ``expire`` on a
@@ -9,6 +9,10 @@ clock drives it in tests. For example::
     board = PresenceBoard()
     if board.typing(room="cr_…", user_id=7, username="olga", now=clock.now()):
         publish(topic, board.snapshot(room="cr_…", now=clock.now()).to_json())
+
+``ChatLive`` works with any :class:`PresenceStore` (async): :class:`LocalPresence` wraps a
+``PresenceBoard`` (one worker, the embedded default); ``quanta.chat._shared_presence.RedisPresence``
+keeps the board in Redis, shared by every worker.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["Presence", "PresenceBoard", "RoomPresence"]
+__all__ = ["LocalPresence", "Presence", "PresenceBoard", "PresenceStore", "RoomPresence"]
 
 PRESENCE_TTL = timedelta(seconds=60)
 """Someone not seen for this long has left (browsers send a heartbeat more often)."""
@@ -165,3 +169,62 @@ class PresenceBoard:
     @staticmethod
     def _typing(entry: _Entry, now: datetime) -> bool:
         return entry.typing_until is not None and now < entry.typing_until
+
+
+class PresenceStore(Protocol):
+    """A presence board as ``ChatLive`` uses it: this process's (:class:`LocalPresence`) or shared."""
+
+    async def seen(self, *, room: str, user_id: int, username: str, now: datetime) -> bool:
+        """``user_id`` is in ``room`` at ``now``; whether that is news."""
+
+    async def typing(self, *, room: str, user_id: int, username: str, now: datetime) -> bool:
+        """``user_id`` typed in ``room`` at ``now``; whether that is news."""
+
+    async def stopped_typing(self, *, room: str, user_id: int, now: datetime) -> bool:
+        """``user_id`` stopped typing; whether they had been shown typing."""
+
+    async def left(self, *, room: str, user_id: int) -> bool:
+        """``user_id`` left ``room``; whether they had been there."""
+
+    async def snapshot(self, *, room: str, now: datetime) -> RoomPresence:
+        """Who is in ``room`` at ``now``, and who is typing."""
+
+    async def expire(self, *, now: datetime) -> set[str]:
+        """Forget people gone quiet and end stale typing; the rooms whose snapshot this changed."""
+
+    async def aclose(self) -> None:
+        """Release what the store holds."""
+
+
+@dataclass(frozen=True)
+class LocalPresence:
+    """A :class:`PresenceStore` in this process's memory (one worker): ``board``, awaitable."""
+
+    board: PresenceBoard = field(default_factory=PresenceBoard)
+
+    async def seen(self, *, room: str, user_id: int, username: str, now: datetime) -> bool:
+        """See :meth:`PresenceBoard.seen`."""
+        return self.board.seen(room=room, user_id=user_id, username=username, now=now)
+
+    async def typing(self, *, room: str, user_id: int, username: str, now: datetime) -> bool:
+        """See :meth:`PresenceBoard.typing`."""
+        return self.board.typing(room=room, user_id=user_id, username=username, now=now)
+
+    async def stopped_typing(self, *, room: str, user_id: int, now: datetime) -> bool:
+        """See :meth:`PresenceBoard.stopped_typing`."""
+        return self.board.stopped_typing(room=room, user_id=user_id, now=now)
+
+    async def left(self, *, room: str, user_id: int) -> bool:
+        """See :meth:`PresenceBoard.left`."""
+        return self.board.left(room=room, user_id=user_id)
+
+    async def snapshot(self, *, room: str, now: datetime) -> RoomPresence:
+        """See :meth:`PresenceBoard.snapshot`."""
+        return self.board.snapshot(room=room, now=now)
+
+    async def expire(self, *, now: datetime) -> set[str]:
+        """See :meth:`PresenceBoard.expire`."""
+        return self.board.expire(now=now)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

@@ -39,7 +39,7 @@ from tests.accounts.conftest import PASSWORD, make_user
 from tests.conftest import sqlalchemy_url
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-__all__ = ["BACKENDS", "ORIGIN", "Cast", "ChatApp", "Rooms", "post"]
+__all__ = ["BACKENDS", "ORIGIN", "Cast", "ChatApp", "Rooms", "forget_app_singletons", "post"]
 
 
 @pytest.fixture(scope="session")
@@ -246,7 +246,7 @@ def chat_app(
     monkeypatch.setenv("QUANTA_DATABASE_URL", str(settings.database_url))
     for name in ("QUANTA_REDIS_URL", "QUANTA_KAFKA_BOOTSTRAP"):
         monkeypatch.delenv(name, raising=False)
-    _forget_app_singletons()
+    forget_app_singletons()
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
     api = build_api()
     api.dependency_overrides[api_settings] = lambda: settings
@@ -258,10 +258,11 @@ def chat_app(
         client.__exit__(None, None, None)
     api.state.quanta_api.runner.shutdown()
     db.dispose_engines()
-    _forget_app_singletons()
+    forget_app_singletons()
 
 
-def _forget_app_singletons() -> None:
+def forget_app_singletons() -> None:
+    """Forget the app's settings, hub and chat (built anew from the environment on next use)."""
     get_settings.cache_clear()
     live_hub.cache_clear()
     live_market.cache_clear()
