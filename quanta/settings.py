@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, description="Redis for app state across workers.")
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers for live data.")
+    flink_scores: bool = Field(
+        default=False,
+        description="Score live competitions on Kafka with the Flink scores job (docs/competitions.md).",
+    )
     live_symbols: str = Field(
         default="GOOG,AAPL,MSFT,IBM", description="Symbols of the live market page, comma-separated."
     )

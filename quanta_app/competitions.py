@@ -8,7 +8,10 @@ entries' scores change.
 - a replay competition's market is its window of stored bars replayed on an in-process bus; a live one
   reads ``quanta.bars.<interval>`` and ``quanta.fills`` on Kafka (``QUANTA_KAFKA_BOOTSTRAP``); without
   Kafka a live competition has no market here and its board stays at the starting capital;
-- accepted entries trade on a paper desk (``quanta.paper.PaperDesk``) on that market.
+- accepted entries trade on a paper desk (``quanta.paper.PaperDesk``) on that market;
+- with ``QUANTA_FLINK_SCORES`` a live competition on Kafka is scored by the Flink scores job, started for
+  the run and stopped at its end (``scores_for``); the host then only follows ``quanta.scores`` (its own
+  scorer still computes the frozen final ranking). Replay competitions always score in process.
 """
 
 from __future__ import annotations
@@ -17,18 +20,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from typing import Any
 
-from pipelines.kafka import KafkaTransport
+from pipelines.flink.launch import latest_checkpoint, start_scores_job
+from pipelines.flink.scores import ScoredCompetition, ScoresJobConfig, input_topics, write_competitions
+from pipelines.kafka import KafkaTransport, ensure_topics
 from quanta.broadcast import RedisLease
 from quanta.competitions.lifecycle import CompetitionHost, Plan, replay_market
 from quanta.paper.desk import PaperDesk
-from quanta.settings import get_settings
+from quanta.settings import Settings, get_settings
 from quanta.streaming import InProcessBus, Topics, Transport
 from quanta_app.live import live_hub
 
 log = logging.getLogger(__name__)
+FLINK_CHECKPOINT_MS = 2_000
+"""The Flink scores job's checkpoint interval: its scores are committed, and the board moves, this often."""
 
 
 @contextlib.asynccontextmanager
@@ -55,10 +63,50 @@ def desk_for(transport: Transport, topics: Topics) -> Any:
     return PaperDesk(transport, topics, get_settings(), group="quanta-competitions")
 
 
+def scores_for(
+    plan: Plan, transport: Transport, topics: Topics, *, settings: Settings | None = None
+) -> AbstractAsyncContextManager[None] | None:
+    """The Flink scores job for a competition whose market is Kafka, with ``QUANTA_FLINK_SCORES``;
+    None (score in process) otherwise."""
+    settings = settings or get_settings()
+    if settings.flink_scores and settings.kafka_bootstrap and isinstance(transport, KafkaTransport):
+        return flink_scores(plan, topics, settings)
+    return None
+
+
+@contextlib.asynccontextmanager
+async def flink_scores(plan: Plan, topics: Topics, settings: Settings) -> AsyncIterator[None]:
+    """Run the Flink scores job for one competition while the context is open (files under
+    ``var/flink/competitions/<id>/``; a restarted run resumes from the job's latest checkpoint)."""
+    folder = settings.var_dir.resolve() / "flink" / "competitions" / plan.competition
+    competition = ScoredCompetition(id=plan.competition, accounts=tuple(plan.accounts), rules=plan.rules)
+    name = f"quanta-flink-scores-{plan.competition}"
+    config = ScoresJobConfig(
+        bootstrap=settings.kafka_bootstrap or "",
+        competitions=write_competitions(folder / "competitions.json", [competition]),
+        namespace=topics.namespace,
+        group_id=name,
+        transactional_id_prefix=name,
+        checkpoint_dir=folder / "checkpoints",
+        checkpoint_interval_ms=FLINK_CHECKPOINT_MS,
+        restore_from=latest_checkpoint(folder / "checkpoints"),
+    )
+    await ensure_topics(config.bootstrap, [*input_topics(config, [competition]), config.scores_topic])
+    job = await asyncio.to_thread(start_scores_job, config, log_dir=folder / "logs")
+    try:
+        yield
+    finally:
+        if not job.running:
+            log.error("the Flink scores job of %s exited early:\n%s", plan.competition, job.tail(2000))
+        await asyncio.to_thread(job.stop)
+
+
 @lru_cache(maxsize=1)
 def competition_host() -> CompetitionHost:
     """This worker's competitions on its hub."""
-    return CompetitionHost(live_hub(), get_settings(), market_for=market_for, desk_for=desk_for)
+    return CompetitionHost(
+        live_hub(), get_settings(), market_for=market_for, desk_for=desk_for, scores_for=scores_for
+    )
 
 
 @contextlib.asynccontextmanager

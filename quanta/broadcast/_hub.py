@@ -96,6 +96,10 @@ class Relay(Protocol):
         """Feed the other workers' messages into ``hub`` until cancelled."""
         ...
 
+    async def restart(self, topic: str) -> None:
+        """Start a new epoch of ``topic`` on every worker (each one's ``Hub.adopt_epoch``)."""
+        ...
+
 
 class Outbox:
     """A bounded queue of frames for one connection; the connection's writer drains it.
@@ -316,6 +320,14 @@ class Hub:
         data = json.loads(data_json) if state.view is not None else None
         self._deliver(state, seq, data_json, data)
         return True
+
+    async def restart(self, topic: str) -> None:
+        """Send every subscriber of ``topic``, on every worker, back to subscribe again: a new epoch,
+        so each is asked the topic rule anew (after a ban, say) and resumes from a snapshot."""
+        if self.relay is not None:
+            await self.relay.restart(topic)
+        elif self.declared(topic):
+            self.adopt_epoch(topic, secrets.token_hex(8))
 
     def adopt_epoch(self, topic: str, epoch: str) -> None:
         """Take the epoch the relay says is current (subscribers of another one are sent back)."""

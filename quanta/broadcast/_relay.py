@@ -70,6 +70,13 @@ return seq
 """
 
 
+_RESTART = """
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('PUBLISH', ARGV[3], ARGV[1] .. '\\n' .. ARGV[2])
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Relayed:
     """One message as the relay carries it."""
@@ -104,9 +111,11 @@ class RedisRelay:
         self.prefix = prefix
         self.history = history
         self.channel = f"{prefix}messages"
+        self.restarts = f"{prefix}restarts"
         self._redis: aioredis.Redis = aioredis.Redis.from_url(url, socket_keepalive=True)
         self._script = self._redis.register_script(_PUBLISH)
         self._epoch = self._redis.register_script(_EPOCH)
+        self._restart = self._redis.register_script(_RESTART)
         self._hub: Hub | None = None
         self._loading: dict[str, asyncio.Task[None]] = {}
         self.connected = asyncio.Event()
@@ -120,6 +129,12 @@ class RedisRelay:
         args: list[str | int] = [topic, data_json, secrets.token_hex(8), self.history, self.channel]
         seq = await self._script(keys=list(self.keys(topic)), args=args)
         return int(seq)
+
+    async def restart(self, topic: str) -> None:
+        """A new epoch for ``topic`` in Redis (its log emptied), announced to every worker, whose hub
+        adopts it: their subscribers of the topic are sent back to subscribe again."""
+        args = [secrets.token_hex(8), topic, self.restarts]
+        await self._restart(keys=list(self.keys(topic)), args=args)
 
     def watch(self, topic: str) -> None:
         """Load the topic's log into the hub (now if the relay runs, else when it starts)."""
@@ -152,7 +167,7 @@ class RedisRelay:
     async def _listen(self, hub: Hub) -> None:
         pubsub = self._redis.pubsub()
         try:
-            await pubsub.subscribe(self.channel)
+            await pubsub.subscribe(self.channel, self.restarts)
             for topic in hub.topics:  # what was published while this worker was not listening
                 await self._load(topic)
             self.connected.set()
@@ -165,10 +180,19 @@ class RedisRelay:
                         quiet_since = time.monotonic()
                     continue
                 quiet_since = time.monotonic()
-                await self._take(hub, message["data"])
+                if message.get("channel") in (self.restarts, self.restarts.encode()):
+                    self._adopt_restart(hub, message["data"])
+                else:
+                    await self._take(hub, message["data"])
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    @staticmethod
+    def _adopt_restart(hub: Hub, raw: bytes) -> None:
+        epoch, _, topic = raw.decode().partition("\n")
+        if hub.declared(topic):
+            hub.adopt_epoch(topic, epoch)
 
     async def _take(self, hub: Hub, raw: bytes) -> None:
         try:

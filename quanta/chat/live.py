@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -93,13 +92,12 @@ class ChatLive:
         self.declare(event.room)
         return await self.hub.publish(event.topic, event.to_json())
 
-    def recheck(self, room: str) -> None:
-        """Send everyone following the room back to subscribe again (after a ban): the topic rule is
-        asked anew, so whoever may no longer read the room stops receiving it; the others resume from
-        a snapshot and catch up from the database."""
+    async def recheck(self, room: str) -> None:
+        """Send everyone following the room, on every worker, back to subscribe again (after a ban):
+        the topic rule is asked anew, so whoever may no longer read the room stops receiving it; the
+        others resume from a snapshot and catch up from the database."""
         for topic in (room_topic(room), presence_topic(room)):
-            if self.hub.declared(topic):
-                self.hub.adopt_epoch(topic, secrets.token_hex(8))
+            await self.hub.restart(topic)
 
     async def presence(self, *, room: str, user_id: int, username: str, action: PresenceAction) -> bool:
         """Record what a person's browser says (``here`` on join and every heartbeat, ``typing`` on a

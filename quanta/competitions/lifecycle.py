@@ -11,6 +11,11 @@
   (``desk_for``, when given), a :class:`~quanta.competitions.runner.ScoreJob` and the board — then
   freezes the final ranking with each entry's receipt and publishes it as the board's last delta.
 
+``scores_for`` (when given) may hand a run's scoring to an outside job (the app's Flink scores job): the
+context manager it returns runs that job for the run, and the host's ``ScoreJob`` then computes without
+publishing — the board follows the outside job's scores, and the final ranking and receipts are still
+the host's recomputation from the fills and bars.
+
 A replay competition's market is :func:`replay_market`: the stored daily bars of its window, replayed
 from its start as live bars, one trading day per bar of the competition's interval.
 """
@@ -50,7 +55,7 @@ from quanta.streaming.bus import InProcessBus
 from quanta.streaming.events import Tick
 from quanta.streaming.transport import Topics, Transport
 
-__all__ = ["CompetitionHost", "Plan", "replay_market"]
+__all__ = ["CompetitionHost", "Plan", "ScoresFor", "replay_market"]
 
 log = logging.getLogger(__name__)
 Market = AbstractAsyncContextManager[tuple[Transport, Topics]]
@@ -88,6 +93,8 @@ class Plan:
 
 MarketFor = Callable[[Plan], Market]
 DeskFor = Callable[[Transport, Topics], Any]
+ScoresFor = Callable[[Plan, Transport, Topics], AbstractAsyncContextManager[None] | None]
+"""An outside scores job for a run (running while the context manager is open), or None: score here."""
 
 
 class CompetitionHost:
@@ -100,6 +107,7 @@ class CompetitionHost:
         *,
         market_for: MarketFor,
         desk_for: DeskFor | None = None,
+        scores_for: ScoresFor | None = None,
         poll: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -107,6 +115,7 @@ class CompetitionHost:
         self.settings = settings
         self.market_for = market_for
         self.desk_for = desk_for
+        self.scores_for = scores_for
         self.poll = poll
         self.clock = clock
         self.runs: dict[str, asyncio.Task[None]] = {}
@@ -184,8 +193,13 @@ class CompetitionHost:
             if delta is not None:
                 await self.hub.publish(topic, delta)
 
-        async with self.market_for(plan) as (transport, topics):
-            job = ScoreJob(transport, topics, plan.competition, plan.rules, plan.accounts)
+        async with (
+            self.market_for(plan) as (transport, topics),
+            self._outside_scores(plan, transport, topics) as outside,
+        ):
+            job = ScoreJob(
+                transport, topics, plan.competition, plan.rules, plan.accounts, publishes=not outside
+            )
             tasks = [
                 asyncio.create_task(job.run()),
                 asyncio.create_task(follow_scores(transport, topics, plan.competition, board, publish)),
@@ -210,6 +224,16 @@ class CompetitionHost:
         delta = live.delta(ranking, final=True)
         await self.hub.publish(topic, delta or {"rows": [], "final": True})
         self.finished.append(plan.competition)
+
+    @contextlib.asynccontextmanager
+    async def _outside_scores(self, plan: Plan, transport: Transport, topics: Topics) -> AsyncIterator[bool]:
+        """Whether an outside job scores this run (``scores_for``); it runs while the context is open."""
+        outside = None if self.scores_for is None else self.scores_for(plan, transport, topics)
+        if outside is None:
+            yield False
+            return
+        async with outside:
+            yield True
 
     async def _last_window(self, job: ScoreJob, plan: Plan) -> None:
         """At the end, wait for the bar of the last window before it (bars fire a little after their

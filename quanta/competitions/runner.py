@@ -40,8 +40,9 @@ class ScoreJob:
     """Scores one competition's entries from the bars and fills of ``transport`` and publishes every
     change to ``topics.scores`` (keyed by the competition).
 
-    Both topics are read from their beginning, so a restarted job rebuilds the same standings; its
-    revisions continue after ``first_rev`` (give the last published one on a restart).
+    Both topics are read from their beginning, so a restarted job rebuilds the same standings. With
+    ``publishes=False`` it only computes (another job, such as the Flink scores job, publishes the
+    scores): its standings and receipts are still there for the final ranking.
     """
 
     def __init__(
@@ -53,12 +54,14 @@ class ScoreJob:
         accounts: Iterable[str],
         *,
         on_scores: ScoresCallback | None = None,
+        publishes: bool = True,
     ) -> None:
         self.transport = transport
         self.topics = topics
         self.scorer = CompetitionScorer(competition, rules, accounts)
         self.fills: dict[str, list[FillEvent]] = {account: [] for account in self.scorer.accounts}
         self.on_scores = on_scores
+        self.publishes = publishes
         self.records = 0
         """Bar and fill records taken so far (malformed ones included)."""
         self.published = 0
@@ -100,11 +103,14 @@ class ScoreJob:
         return self.scorer.on_fill(fill)
 
     async def _publish(self, events: list[ScoreEvent]) -> None:
-        key = self.scorer.competition
-        for event in events:
-            await self.transport.publish(self.topics.scores, key, encode_score(event), timestamp_ms=event.ts)
-        await self.transport.flush()
-        self.published += len(events)
+        if self.publishes:
+            key = self.scorer.competition
+            for event in events:
+                await self.transport.publish(
+                    self.topics.scores, key, encode_score(event), timestamp_ms=event.ts
+                )
+            await self.transport.flush()
+            self.published += len(events)
         if self.on_scores is not None:
             await self.on_scores(events)
 

@@ -205,3 +205,32 @@ async def test_one_worker_at_a_time_holds_the_lease_and_another_takes_over(
     with contextlib.suppress(asyncio.CancelledError):
         await two
     assert running == []
+
+
+async def test_a_restart_on_one_worker_sends_every_workers_subscribers_back(
+    redis_url: str, prefix: str
+) -> None:
+    async with worker(redis_url, prefix) as one, worker(redis_url, prefix) as two:
+        await one.publish(TOPIC, "before")
+        await eventually(lambda: one.last_seq(TOPIC) == two.last_seq(TOPIC) == 1)
+        old_epoch = two.epoch(TOPIC)
+        here, there = Outbox(), Outbox()
+        await one.subscribe(TOPIC, here)
+        await two.subscribe(TOPIC, there)
+        here.take_nowait()
+        there.take_nowait()
+
+        await one.restart(TOPIC)  # e.g. after a ban: everyone asks the topic rule again
+        await eventually(
+            lambda: one.epoch(TOPIC) == two.epoch(TOPIC) != old_epoch, what="both workers in the new epoch"
+        )
+        sent_back = (frames(here), frames(there))
+        seq = await two.publish(TOPIC, "after")
+        await eventually(lambda: one.last_seq(TOPIC) == 1)
+        again = Outbox()
+        await one.subscribe(TOPIC, again, after=1, epoch=old_epoch)
+        resumed = frames(again)
+
+    assert [kinds(got) for got in sent_back] == [[("resync", 0)], [("resync", 0)]]
+    assert seq == 1  # the new epoch numbers from 1
+    assert (resumed[0]["kind"], resumed[0]["seq"], resumed[0]["data"][-1]) == ("snapshot", 1, "after")

@@ -306,7 +306,7 @@ async def test_a_reconnecting_client_ends_with_every_change_once(
         await follower.disconnect()
         for n in range(3):
             await olga.say(chat_app, room, f"after the restart {n}")
-        chat_app.live.recheck(room)
+        await chat_app.live.recheck(room)
         await follower.connect()
         await follower.settle()
         assert follower.copy.catch_ups == catch_ups + 1

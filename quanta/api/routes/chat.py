@@ -442,7 +442,7 @@ async def restrict(
     view = await _as_user(request, settings, now, work)
     live = chat_live(request)
     if live is not None and restriction.kind is RestrictionKind.BAN:
-        live.recheck(view.room)  # everyone following the room asks again; the banned person is refused
+        await live.recheck(view.room)  # everyone following the room asks again; the banned person is refused
     return view
 
 
