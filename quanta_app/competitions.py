@@ -31,8 +31,9 @@ from quanta.broadcast import RedisLease
 from quanta.competitions.lifecycle import CompetitionHost, Plan, replay_market
 from quanta.paper.desk import PaperDesk
 from quanta.settings import Settings, get_settings
-from quanta.streaming import InProcessBus, Topics, Transport
-from quanta_app.live import live_hub
+from quanta.streaming import Topics, Transport
+from quanta_app.live import live_hub, live_market
+from quanta_app.paper import app_market
 
 log = logging.getLogger(__name__)
 FLINK_CHECKPOINT_MS = 2_000
@@ -54,8 +55,15 @@ async def market_for(plan: Plan) -> AsyncIterator[tuple[Transport, Topics]]:
         finally:
             await kafka.aclose()
         return
-    log.warning("live competition %s needs QUANTA_KAFKA_BOOTSTRAP: it has no market here", plan.competition)
-    yield InProcessBus(), Topics()
+    unfed = sorted(set(plan.symbols) - set(live_market().symbols))
+    if unfed:
+        log.warning(
+            "live competition %s: no live bars for %s (add them to QUANTA_LIVE_SYMBOLS)",
+            plan.competition,
+            unfed,
+        )
+    async with app_market(settings) as market:  # the app's live bars, as the paper desk gets them
+        yield market
 
 
 def desk_for(transport: Transport, topics: Topics) -> Any:
