@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.flink.options import mini_cluster_options
 from pipelines.flink.paths import REPO
 
 SCHEMA_VERSION = 1
@@ -200,37 +201,22 @@ def command_args(config: BarsJobConfig) -> list[str]:
 
 
 def flink_options(config: BarsJobConfig, *, python: str, connector_jar: Path) -> dict[str, str]:
-    """Flink options for a local mini cluster: one slot, small memory, exactly-once checkpoints."""
-    options = {
-        "parallelism.default": "1",
-        "pipeline.jars": connector_jar.resolve().as_uri(),
-        "python.executable": python,
-        "python.client.executable": python,
-        "table.local-time-zone": "UTC",  # windows of 1h and more align with the epoch
-        # The INSERTs share the source and the checks: plan that block once (saves seconds at start-up).
-        "table.optimizer.reuse-optimize-block-with-digest-enabled": "true",
-        "table.optimizer.agg-phase-strategy": "ONE_PHASE",  # sums in arrival order, as in the aggregator
-        "execution.checkpointing.interval": f"{config.checkpoint_interval_ms} ms",
-        "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "execution.checkpointing.dir": config.checkpoint_dir.resolve().as_uri(),
-        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
-        "execution.checkpointing.num-retained": "2",
-        "state.backend.type": "hashmap",
-        "restart-strategy.type": "fixed-delay",
-        "restart-strategy.fixed-delay.attempts": "3",
-        "restart-strategy.fixed-delay.delay": "2 s",
-        # The mini cluster lives in the client's JVM (heap: JVM_ARGS); these keep Flink's own pools small.
-        "taskmanager.memory.managed.size": "16 mb",
-        "taskmanager.memory.network.min": "16 mb",
-        "taskmanager.memory.network.max": "16 mb",
-        "taskmanager.numberOfTaskSlots": "1",
-        "rest.bind-address": "127.0.0.1",
-        "rest.address": "127.0.0.1",
-    }
-    if config.restore_from is not None:
-        options["execution.state-recovery.path"] = config.restore_from.resolve().as_uri()
-    options.update(config.extra)
-    return options
+    """Flink options for a local mini cluster (:func:`pipelines.flink.options.mini_cluster_options`) and
+    the bars job's SQL planner settings."""
+    return mini_cluster_options(
+        python=python,
+        connector_jar=connector_jar,
+        checkpoint_interval_ms=config.checkpoint_interval_ms,
+        checkpoint_dir=config.checkpoint_dir,
+        restore_from=config.restore_from,
+        job={
+            "table.local-time-zone": "UTC",  # windows of 1h and more align with the epoch
+            # The INSERTs share the source and the checks: plan that block once (saves seconds at start-up).
+            "table.optimizer.reuse-optimize-block-with-digest-enabled": "true",
+            "table.optimizer.agg-phase-strategy": "ONE_PHASE",  # sums in arrival order, as in the aggregator
+        },
+        extra=config.extra,
+    )
 
 
 # --- SQL -----------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.flink.options import mini_cluster_options
 from pipelines.flink.paths import REPO
 from quanta.competitions.scoring import Metric, ScoringRules
 
@@ -207,33 +208,15 @@ def command_args(config: ScoresJobConfig) -> list[str]:
 
 
 def flink_options(config: ScoresJobConfig, *, python: str, connector_jar: Path) -> dict[str, str]:
-    """Flink options for a local mini cluster: one slot, small memory, exactly-once checkpoints (as the
-    bars job's, :func:`pipelines.flink.bars.flink_options`)."""
-    options = {
-        "parallelism.default": "1",
-        "pipeline.jars": connector_jar.resolve().as_uri(),
-        "python.executable": python,
-        "python.client.executable": python,
-        "execution.checkpointing.interval": f"{config.checkpoint_interval_ms} ms",
-        "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "execution.checkpointing.dir": config.checkpoint_dir.resolve().as_uri(),
-        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
-        "execution.checkpointing.num-retained": "2",
-        "state.backend.type": "hashmap",
-        "restart-strategy.type": "fixed-delay",
-        "restart-strategy.fixed-delay.attempts": "3",
-        "restart-strategy.fixed-delay.delay": "2 s",
-        "taskmanager.memory.managed.size": "16 mb",
-        "taskmanager.memory.network.min": "16 mb",
-        "taskmanager.memory.network.max": "16 mb",
-        "taskmanager.numberOfTaskSlots": "1",
-        "rest.bind-address": "127.0.0.1",
-        "rest.address": "127.0.0.1",
-    }
-    if config.restore_from is not None:
-        options["execution.state-recovery.path"] = config.restore_from.resolve().as_uri()
-    options.update(config.extra)
-    return options
+    """Flink options for a local mini cluster (:func:`pipelines.flink.options.mini_cluster_options`)."""
+    return mini_cluster_options(
+        python=python,
+        connector_jar=connector_jar,
+        checkpoint_interval_ms=config.checkpoint_interval_ms,
+        checkpoint_dir=config.checkpoint_dir,
+        restore_from=config.restore_from,
+        extra=config.extra,
+    )
 
 
 def _q(text: str) -> str:
