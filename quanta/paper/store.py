@@ -28,6 +28,8 @@ from quanta.paper.events import FillEvent, OrderEvent, OrderKind
 from quanta.paper.models import PaperBar, PaperFill, PaperOrder
 from quanta.settings import Settings
 
+_FILL_FIELDS = {f.name for f in dataclasses.fields(FillEvent)}
+
 
 @dataclass(kw_only=True)
 class Restored:
@@ -203,18 +205,8 @@ def _windows(rows: Iterable[PaperBar], symbols: Sequence[str]) -> list[Window]:
 
 
 def fill_event(row: PaperFill) -> FillEvent:
-    """A stored fill as an event."""
-    return FillEvent(
-        account=row.account,
-        fill_id=row.fill_id,
-        order_id=row.order_id,
-        seq=row.seq,
-        symbol=row.symbol,
-        size=row.size,
-        price=row.price,
-        commission=row.commission,
-        ts=row.ts,
-    )
+    """A stored fill as an event (the row has the event's fields, under the same names)."""
+    return FillEvent(**row.model_dump(include=_FILL_FIELDS))
 
 
 def order_event(row: PaperOrder) -> OrderEvent:
@@ -234,17 +226,7 @@ def order_event(row: PaperOrder) -> OrderEvent:
 
 
 def _fill_row(fill: FillEvent) -> PaperFill:
-    return PaperFill(
-        account=fill.account,
-        seq=fill.seq,
-        fill_id=fill.fill_id,
-        order_id=fill.order_id,
-        symbol=fill.symbol,
-        size=fill.size,
-        price=fill.price,
-        commission=fill.commission,
-        ts=fill.ts,
-    )
+    return PaperFill(**dataclasses.asdict(fill))
 
 
 def _order_row(order: OrderEvent) -> PaperOrder:

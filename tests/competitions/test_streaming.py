@@ -21,6 +21,7 @@ from quanta.competitions.runner import ScoreJob, follow_scores, receipts_of
 from quanta.competitions.scoring import ScoringRules, score_batch
 from quanta.paper.events import FillEvent, decode_fill, encode_fill
 from quanta.streaming import Bar, InProcessBus, Topics, Transport, decode_bar, encode_bar
+from tests.competitions.market import random_market
 
 pytestmark = pytest.mark.anyio
 
@@ -32,35 +33,10 @@ WINDOWS = 60
 
 def market(seed: int) -> tuple[list[Bar], list[FillEvent]]:
     """A random walk of two symbols (some windows revised) and each entry trading now and then."""
-    rng = random.Random(seed)
-    bars, fills, price = [], [], {"AAA": 100.0, "BBB": 50.0}
-    for window in range(WINDOWS):
-        start = 1_700_000_000_000 + window * 1000
-        for symbol in ("AAA", "BBB"):
-            price[symbol] *= 1 + rng.gauss(0, 0.02)
-            close = round(price[symbol], 4)
-            bars.append(Bar(symbol, "1s", start, close, close, close, close, 10.0, 4))
-            if rng.random() < 0.2:
-                revised = round(close * (1 + rng.gauss(0, 0.005)), 4)
-                bars.append(Bar(symbol, "1s", start, revised, revised, revised, revised, 11.0, 5, rev=1))
-        for account in ACCOUNTS:
-            if rng.random() < 0.3:
-                symbol = rng.choice(["AAA", "BBB"])
-                seq = sum(1 for f in fills if f.account == account) + 1
-                fills.append(
-                    FillEvent(
-                        account=account,
-                        fill_id=f"{account}:{seq}",
-                        order_id=f"{account}:{start}:0",
-                        seq=seq,
-                        symbol=symbol,
-                        size=rng.choice([-10.0, -5.0, 5.0, 10.0]),
-                        price=price[symbol],
-                        commission=1.0,
-                        ts=start + rng.randrange(1000),
-                    )
-                )
-    return bars, fills
+    prices = {"AAA": 100.0, "BBB": 50.0}
+    return random_market(
+        seed, origin_ms=1_700_000_000_000, windows=WINDOWS, prices=prices, accounts=ACCOUNTS, fill_chance=0.3
+    )
 
 
 async def publish_interleaved(

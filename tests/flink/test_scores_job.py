@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 import subprocess
 import uuid
 from collections import defaultdict
@@ -27,6 +26,7 @@ from quanta.competitions.ranking import Leaderboard, rank
 from quanta.competitions.scoring import Figures, Metric, ScoringRules, score_batch
 from quanta.paper.events import FillEvent, encode_fill
 from quanta.streaming import Bar, encode_bar
+from tests.competitions.market import random_market
 from tests.flink.conftest import produce, read_committed
 from tests.flink.test_bars_job import wait_for_checkpoint
 from tests.flink.ticks import ORIGIN_MS, Record
@@ -58,37 +58,10 @@ TRADERS = ("en_a", "en_b", "en_c", "en_d", "en_e", "en_stranger")  # the strange
 
 def market(seed: int = 5) -> tuple[list[Bar], list[FillEvent]]:
     """A random walk of AAA, BBB and CCC (in no universe), some windows revised; the traders now and then."""
-    rng = random.Random(seed)
-    bars: list[Bar] = []
-    fills: list[FillEvent] = []
-    price = {"AAA": 100.0, "BBB": 50.0, "CCC": 20.0}
-    for window in range(WINDOWS):
-        start = ORIGIN_MS + window * 1000
-        for symbol in sorted(price):
-            price[symbol] *= 1 + rng.gauss(0, 0.02)
-            close = round(price[symbol], 4)
-            bars.append(Bar(symbol, "1s", start, close, close, close, close, 10.0, 4))
-            if rng.random() < 0.2:
-                revised = round(close * (1 + rng.gauss(0, 0.005)), 4)
-                bars.append(Bar(symbol, "1s", start, revised, revised, revised, revised, 11.0, 5, rev=1))
-        for account in TRADERS:
-            if rng.random() < 0.35:
-                symbol = rng.choice(["AAA", "BBB"])
-                seq = sum(1 for f in fills if f.account == account) + 1
-                fills.append(
-                    FillEvent(
-                        account=account,
-                        fill_id=f"{account}:{seq}",
-                        order_id=f"{account}:{start}",
-                        seq=seq,
-                        symbol=symbol,
-                        size=rng.choice([-10.0, -5.0, 5.0, 10.0]),
-                        price=price[symbol],
-                        commission=1.0,
-                        ts=start + rng.randrange(1000),
-                    )
-                )
-    return bars, fills
+    prices = {"AAA": 100.0, "BBB": 50.0, "CCC": 20.0}
+    return random_market(
+        seed, origin_ms=ORIGIN_MS, windows=WINDOWS, prices=prices, accounts=TRADERS, fill_chance=0.35
+    )
 
 
 def expected_figures(bars: list[Bar], fills: list[FillEvent]) -> dict[tuple[str, str], Figures]:
