@@ -65,6 +65,7 @@ function summary(bars) {
     changePct: previous ? (100 * change) / previous : 0,
     volume: last.v,
     indicators: last.x || {},
+    forming: Boolean(last.f), // the window is still open: the candle moves with the ticks
   };
 }
 
@@ -224,6 +225,7 @@ export function LiveMarket({ symbol = "GOOG", topicPrefix = "market.bars.1s.", s
       data-symbol={symbol}
       data-seq={seq === null ? "" : String(seq)}
       data-bars={view ? String(view.bars) : "0"}
+      data-forming={view && view.forming ? "true" : "false"}
       style={{ width: "100%" }}
     >
       <div style={{ display: "flex", flexWrap: "wrap", alignItems: "baseline", gap: "1.25em", marginBottom: "0.5em" }}>

@@ -28,6 +28,8 @@ from quanta.streaming.transport import Record
 log = logging.getLogger(__name__)
 
 _POLL_MS = 200
+DEFAULT_PARTITIONS = 3
+"""Partitions of the topics the jobs and the app create (ticks, bars, forming bars, dead letters)."""
 
 
 class KafkaTransport:

@@ -8,7 +8,8 @@ numbers the messages alike — and keeps the market feed going:
   ticks (``QUANTA_LIVE_SPEED`` trading days per second, looping), through ``EmbeddedMarket``; the bars
   are also kept in ``<QUANTA_VAR_DIR>/history`` (``pipelines.history``, as ``python -m
   pipelines.history`` does for Kafka);
-- with it: the bars of ``quanta.bars.1s`` read from Kafka (produced by ``pipelines.bars``).
+- with it: the bars of ``quanta.bars.1s`` and the forming bars of ``quanta.bars.1s.forming`` read from
+  Kafka (produced by ``pipelines.bars``, or the Flink job plus ``pipelines.bars --forming-only``).
 
 With several workers (Redis), one worker at a time runs the feed (a Redis lease); the others relay.
 Every worker watches the market topics (``MarketBroadcast.watch``): without bars for 5 s a topic turns
@@ -30,13 +31,14 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from fastapi import FastAPI
 
 from pipelines.history import BarHistory
-from pipelines.kafka import KafkaTransport
+from pipelines.kafka import DEFAULT_PARTITIONS, KafkaTransport, ensure_topics
 from quanta import data
 from quanta.broadcast import Hub, RedisLease, RedisRelay
 from quanta.broadcast.asgi import Peer, install_broadcast
 from quanta.broadcast.market import INTERVAL, Feed, MarketBroadcast, ReplayFeed, common_history
 from quanta.settings import Settings, get_settings
 from quanta.streaming import Bar, MalformedEventError, Message, Topics, decode_bar, load_bars
+from quanta.streaming.transport import merge
 
 log = logging.getLogger(__name__)
 
@@ -166,13 +168,22 @@ async def _tee(records: AsyncIterable[Message], history: BarHistory, every: floa
 
 
 def kafka_feed(bootstrap: str, *, topics: Topics | None = None) -> Feed:
-    """The 1-second bars on Kafka, from now on (a private consumer: every worker may read them)."""
-    topic = (topics or Topics()).bars(INTERVAL)
+    """The 1-second bars and forming bars on Kafka, from now on (private consumers: every worker may
+    read them). The forming topic is created if missing, so a deployment without forming bars (the
+    Flink job alone) still gets its bars."""
+    names = topics or Topics()
+    final, forming = names.bars(INTERVAL), names.forming(INTERVAL)
 
     @contextlib.asynccontextmanager
     async def open_feed(not_before_ms: int) -> AsyncIterator[AsyncIterable[Message]]:
         del not_before_ms  # Kafka's bars carry their own times
-        async with KafkaTransport(bootstrap).subscribe(topic) as records:
-            yield records
+        await ensure_topics(bootstrap, [forming], partitions=DEFAULT_PARTITIONS)
+        transport = KafkaTransport(bootstrap)
+        async with transport.subscribe(final) as bars, transport.subscribe(forming) as provisional:
+            records = merge(bars, provisional)
+            try:
+                yield records
+            finally:
+                await records.aclose()
 
     return open_feed

@@ -134,7 +134,7 @@ class _BarSink:
     def offer(self, frame: str) -> bool:
         message = json.loads(frame)
         data = message.get("data") if message.get("kind") == "delta" else None
-        if isinstance(data, dict) and data.get("r") == 0:
+        if isinstance(data, dict) and data.get("r") == 0 and not data.get("f"):  # closed bars only
             bar = Bar(
                 self.symbol, "1s", data["t"], data["o"], data["h"], data["l"], data["c"], data["v"], data["n"]
             )

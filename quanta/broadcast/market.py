@@ -11,7 +11,10 @@ the next bar makes it live again.
 
 Deltas are bar revisions ``{"t", "o", "h", "l", "c", "v", "n", "r", "x"}`` (window start in ms,
 OHLC, volume, ticks, revision, indicators); the snapshot is ``{"bars": [...]}``, the last ``keep``
-bars in time order, the latest revision of each.
+bars in time order, the latest revision of each. A feed may also carry *forming* bars (windows still
+open, every ~100 ms: ``quanta.bars.1s.forming``); they go out with ``"f": 1`` and are replaced by the
+window's final bar — a forming bar of a window whose final bar was already published is dropped.
+Consumers that act on closed bars (paper trading) skip deltas with ``"f"``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from quanta.streaming import (
     replay_ticks,
 )
 from quanta.streaming.replay import day_ms
+from quanta.streaming.transport import merge
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped]
@@ -71,7 +75,7 @@ def bar_data(bar: Bar) -> dict[str, Any]:
         "n": bar.ticks,
         "r": bar.rev,
         "x": dict(bar.indicators),
-    }
+    } | ({"f": 1} if bar.forming else {})
 
 
 class RecentBars:
@@ -139,6 +143,8 @@ class MarketBroadcast:
         self.stale_after = stale_after
         self._clock = clock
         self._topics = {symbol: bar_topic(symbol, interval) for symbol in self.symbols}
+        self._final_start: dict[str, int] = {}
+        """Per topic: the window start of the newest final bar published (forming ones before it drop)."""
         self._heard: dict[str, tuple[int, float | None]] = {}
         """Per topic: the last seq seen and the wall time it was seen (None before the first bar)."""
         for topic in self._topics.values():
@@ -167,8 +173,13 @@ class MarketBroadcast:
             topic = self._topics.get(bar.symbol)
             if topic is None or bar.interval != self.interval:
                 continue
+            if bar.forming:
+                if bar.start <= self._final_start.get(topic, -1):
+                    continue
+            else:
+                self._final_start[topic] = max(bar.start, self._final_start.get(topic, -1))
+                self.last_end_ms = max(self.last_end_ms, bar.start + width)
             self._heard[topic] = (await self.hub.publish(topic, bar_data(bar)), self._clock())
-            self.last_end_ms = max(self.last_end_ms, bar.start + width)
             self.published += 1
             count += 1
             if count % _YIELD_EVERY == 0:  # a burst (warm-up, a Kafka backlog) must not starve the loop
@@ -269,7 +280,7 @@ class ReplayFeed:
 
     @contextlib.asynccontextmanager
     async def __call__(self, not_before_ms: int) -> AsyncIterator[AsyncIterable[Message]]:
-        """The bar records of one pass over the stored bars (ends when the pass does)."""
+        """The bar and forming-bar records of one pass over the stored bars (ends when the pass does)."""
         if self._bars is None:
             self._bars = await asyncio.to_thread(self._load)
         now_ms = int(self._clock() * 1000)
@@ -283,11 +294,14 @@ class ReplayFeed:
         self.openings += 1
         config = BarConfig(intervals=(self.interval,))
         async with EmbeddedMarket(TickReplay(ticks, pace_origin_ms=now_ms), config=config) as market:
-            bars = market.bus.subscribe(market.topics.bars(self.interval), from_beginning=True)
+            final = market.bus.subscribe(market.topics.bars(self.interval), from_beginning=True)
+            forming = market.bus.subscribe(market.topics.forming(self.interval))
+            bars = merge(final, forming)
             finished = asyncio.create_task(market.wait(), name="live-replay")
             try:
                 yield bars
             finally:
+                await bars.aclose()
                 if not finished.done():
                     finished.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -37,6 +37,8 @@ class Bar:
     ``rev`` counts earlier emissions of the same window: 0 when the window closes, 1, 2, … for the
     updates that late ticks (within the allowed lateness) or an earlier bar's update cause.
     ``indicators`` maps names such as ``sma_20`` to values, ``None`` during an indicator's warm-up.
+    ``forming`` marks a provisional bar of a window still open (``quanta.bars.<interval>.forming``):
+    the ticks so far, for charts; the window's bars with ``forming=False`` are the only final ones.
     """
 
     symbol: str
@@ -50,6 +52,7 @@ class Bar:
     ticks: int
     rev: int = 0
     indicators: Mapping[str, float | None] = field(default_factory=dict)
+    forming: bool = False
 
     @property
     def key(self) -> tuple[str, str, int]:

@@ -10,6 +10,12 @@ committed ticks are stored (``transport.flush()``), and skips records it has alr
 (same partition, offset not beyond the last one) when a broker outage makes the group hand them out
 again. With the idempotent producer this gives every tick exactly once into the bars for as long as
 the job runs; its window state lives in memory, so a crashed job restarts with empty windows.
+
+Forming bars: every ``forming_every`` seconds the bar job also publishes the windows still open
+(:meth:`~quanta.streaming.operators.BarPipeline.forming`) to ``quanta.bars.<interval>.forming``, best
+effort and outside the commit protocol, so charts move with the ticks instead of a window (plus the
+out-of-orderness wait) later. ``forming_only=True`` publishes nothing else: next to the Flink bars job,
+which emits each window once, at its close.
 """
 
 from __future__ import annotations
@@ -99,15 +105,23 @@ class BarJob:
         group: str = DEFAULT_GROUP,
         commit_every: int = 20_000,
         commit_seconds: float = 1.0,
+        forming_every: float | None = 0.1,
+        forming_only: bool = False,
     ) -> None:
+        if forming_only and not forming_every:
+            msg = "forming_only needs forming_every (seconds between forming bars)"
+            raise ValueError(msg)
         self.transport = transport
         self.pipeline = BarPipeline(config)
         self.topics = topics or Topics()
         self.group = group
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
+        self.forming_every = forming_every
+        self.forming_only = forming_only
         self.processed = 0  # tick records taken in, dead letters included
         self.bars = 0
+        self.forming_bars = 0
         self.dead_letters = 0
         self.redelivered = 0
         self._subscription: Subscription | None = None
@@ -123,7 +137,7 @@ class BarJob:
     async def run(self) -> None:
         """Process ticks until the subscription ends or :meth:`stop` is called."""
         subscription = self.transport.subscribe(self.topics.ticks, group=self.group, from_beginning=True)
-        async with subscription:
+        async with subscription, self._forming_publisher():
             self._subscription = subscription
             if self._stopping:
                 subscription.stop()
@@ -132,15 +146,46 @@ class BarJob:
                 if self._seen(message):
                     continue
                 outputs = self._process(message)
-                if outputs:  # most ticks close no window: no coroutine for nothing
+                if outputs and not self.forming_only:  # most ticks close no window: no coroutine for nothing
                     await self._emit(outputs)
                 self.processed += 1
                 uncommitted += 1
                 if uncommitted >= self.commit_every or time.monotonic() - last_commit > self.commit_seconds:
                     await self._commit(subscription)
                     uncommitted, last_commit = 0, time.monotonic()
-            await self._emit(self.pipeline.flush())
+            if not self.forming_only:
+                await self._emit(self.pipeline.flush())
             await self._commit(subscription)
+
+    @contextlib.asynccontextmanager
+    async def _forming_publisher(self) -> AsyncIterator[None]:
+        if not self.forming_every:
+            yield
+            return
+        task = asyncio.create_task(self._publish_forming(self.forming_every), name="quanta-forming-bars")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _publish_forming(self, every: float) -> None:
+        """Best effort: a failed publish is logged and the next round goes on (charts catch up)."""
+        failing = False
+        while True:
+            await asyncio.sleep(every)
+            try:
+                for bar in self.pipeline.forming():
+                    topic = self.topics.forming(bar.interval)
+                    await self.transport.publish(topic, bar.symbol, encode_bar(bar), timestamp_ms=bar.start)
+                    self.forming_bars += 1
+            except Exception as exc:
+                if not failing:
+                    log.warning("publishing forming bars failed (will keep trying): %s", exc)
+                failing = True
+            else:
+                failing = False
 
     def _seen(self, message: Message) -> bool:
         if message.offset < 0:

@@ -13,6 +13,11 @@ Event time, per symbol (Flink's definitions, with watermarks advanced by every t
   and the tick goes to the dead letters with reason ``late``;
 - :meth:`BarPipeline.flush` is the end of input (Flink's final watermark): every open window fires.
 
+Forming bars: :meth:`BarPipeline.forming` returns, for each symbol with ticks since the last call, its
+windows that have not fired yet as provisional bars (``forming=True``, indicators as if the windows
+closed now). The jobs publish them every ~100 ms so a chart's last candle moves with the ticks
+long before the window closes; they are not part of the bar series and change nothing above.
+
 Watermarks are kept per symbol, so a symbol's bars depend only on the order of that symbol's ticks —
 which Kafka keeps (records keyed by symbol) however the partitions interleave.
 
@@ -183,6 +188,17 @@ class BarAggregator:
             self._advance(tick.symbol, state, events)
         return events
 
+    def forming(self, symbol: str) -> list[Bar]:
+        """The symbol's windows not fired yet, oldest first, as provisional bars."""
+        state = self._symbols.get(symbol)
+        if state is None:
+            return []
+        return [
+            replace(self._bar(symbol, start, window), forming=True)
+            for start, window in sorted(state.windows.items())
+            if not window.fired
+        ]
+
     def flush(self) -> list[WindowEvent]:
         """End of input: fire every window not fired yet and close them all."""
         events: list[WindowEvent] = []
@@ -262,6 +278,24 @@ class BarIndicators:
             out.append(current)
         return out
 
+    def preview(self, forming: Sequence[Bar]) -> list[Bar]:
+        """One symbol's forming bars (oldest first, all after its fired ones) with the values they would
+        get if they fired now; nothing is stored."""
+        if not forming:
+            return []
+        series = self._series.get(forming[0].symbol)
+        if series is None:
+            states = [spec.create() for spec in self.specs]
+        else:
+            states = [indicator.copy() for indicator in series.committed]
+            for start in series.starts:
+                for indicator in states:
+                    indicator.update(series.pending[start].close)
+        return [
+            replace(bar, indicators={ind.name: _value(ind.update(bar.close)) for ind in states})
+            for bar in forming
+        ]
+
     def on_closed(self, symbol: str, start: int) -> None:
         """The bar at ``start`` is final: fold it into the committed indicator state."""
         series = self._series[symbol]
@@ -291,6 +325,7 @@ class BarPipeline:
     def __init__(self, config: BarConfig | None = None) -> None:
         self.config = config or BarConfig()
         specs = self.config.indicator_specs
+        self._touched: set[str] = set()
         self._stages = [
             (
                 BarAggregator(
@@ -315,6 +350,15 @@ class BarPipeline:
         """Process one decoded tick."""
         return self._run(tick, None, tick.symbol)
 
+    def forming(self) -> list[Bar]:
+        """The forming bar of every interval of each symbol with ticks since the last call."""
+        out: list[Bar] = []
+        for symbol in sorted(self._touched):
+            for aggregator, indicators in self._stages:
+                out.extend(indicators.preview(aggregator.forming(symbol)))
+        self._touched.clear()
+        return out
+
     def flush(self) -> list[Output]:
         """End of input: every open window fires; indicator states are final."""
         out: list[Output] = []
@@ -323,6 +367,7 @@ class BarPipeline:
         return out
 
     def _run(self, tick: Tick, raw: bytes | None, key: str | None) -> list[Output]:
+        self._touched.add(tick.symbol)
         out: list[Output] = []
         late: list[LateTick] = []
         for aggregator, indicators in self._stages:

@@ -7,7 +7,8 @@ one-letter keys; Kafka records are keyed by symbol, so one symbol's records stay
           symbol, event time (ms since the epoch, UTC), price, size, sequence number at the source
     bar   {"v":1,"s":"GOOG","i":"1s","t":1700000000000,"o":…,"h":…,"l":…,"c":…,"q":…,"n":12,"r":0,
            "x":{"sma_20":101.3,"rsi_14":null}}
-          interval, window start, OHLC, volume, tick count, revision, indicator values
+          interval, window start, OHLC, volume, tick count, revision, indicator values; a forming
+          bar (a window still open, on ``quanta.bars.<interval>.forming``) adds ``"f":true``
     dead  {"v":1,"reason":"late","detail":"…","key":"GOOG","payload":"<base64 of the record>"}
 
 Versioning: a reader accepts its own version and ignores keys it does not know, so adding a field
@@ -93,6 +94,8 @@ def encode_bar(bar: Bar) -> bytes:
         "r": bar.rev,
         "x": dict(bar.indicators),
     }
+    if bar.forming:
+        record["f"] = True
     try:
         return _ENCODER.encode(record).encode()
     except ValueError as exc:  # NaN or infinity
@@ -117,6 +120,7 @@ def decode_bar(data: bytes) -> Bar:
         ticks=_integer(record, "n", maximum=2**63 - 1),
         rev=_integer(record, "r", maximum=2**63 - 1),
         indicators=_indicators(record),
+        forming=_flag(record, "f"),
     )
 
 
@@ -216,6 +220,13 @@ def _number(record: Mapping[str, Any], key: str, *, positive: bool = False) -> f
     if not math.isfinite(number) or number < 0.0 or (positive and number == 0.0):
         raise _malformed("record", key, "a finite number > 0" if positive else "a finite number ≥ 0", value)
     return number
+
+
+def _flag(record: Mapping[str, Any], key: str) -> bool:
+    value = record.get(key, False)
+    if type(value) is not bool:
+        raise _malformed("bar", key, "true or false", value)
+    return value
 
 
 def _indicators(record: Mapping[str, Any]) -> dict[str, float | None]:

@@ -12,10 +12,14 @@ the current message, so a job can flush before it closes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
+
+T = TypeVar("T")
 
 Record = tuple[str | None, bytes, int | None]
 """``(key, value, timestamp_ms)`` of a record to publish."""
@@ -100,6 +104,11 @@ class Topics:
         """Bars of one interval (``quanta.bars.1s``, ``quanta.bars.1m``), keyed by symbol."""
         return f"{self.namespace}quanta.bars.{interval}"
 
+    def forming(self, interval: str) -> str:
+        """Provisional bars of the windows still open (``quanta.bars.1s.forming``), keyed by symbol:
+        best effort, for charts — never an input to trading or scores."""
+        return f"{self.namespace}quanta.bars.{interval}.forming"
+
     @property
     def orders(self) -> str:
         """Paper-trading orders from deployments' runners, keyed by account (``quanta.paper.events``)."""
@@ -114,3 +123,37 @@ class Topics:
     def scores(self) -> str:
         """Competition entries' scores, keyed by competition."""
         return f"{self.namespace}quanta.scores"
+
+
+async def merge(*sources: AsyncIterable[T]) -> AsyncGenerator[T]:
+    """The items of every source as they come (each source's in its order); ends when all have ended,
+    raises the first failure of one. For a few hundred items a second (bar topics), not for ticks."""
+    queue: asyncio.Queue[T] = asyncio.Queue(maxsize=1024)
+
+    async def drain(source: AsyncIterable[T]) -> None:
+        async for item in source:
+            await queue.put(item)
+
+    pending = {asyncio.create_task(drain(source)) for source in sources}
+    try:
+        while pending or not queue.empty():
+            if not queue.empty():
+                yield queue.get_nowait()
+                continue
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, *pending}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                yield getter.result()
+            else:
+                getter.cancel()  # a cancelled get leaves its item in the queue
+                with contextlib.suppress(asyncio.CancelledError):
+                    await getter
+            for task in done - {getter}:
+                pending.discard(task)
+                task.result()  # a failed source fails the merge
+    finally:
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

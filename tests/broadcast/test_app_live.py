@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import calendar
 import contextlib
+import dataclasses
+import json
 import re
 import time
 import uuid
@@ -34,6 +36,7 @@ from quanta.streaming import Bar, Topics, encode_bar, synthetic_market_bars
 from quanta.testing.services import KafkaBroker, free_port
 from quanta_app.api import build_api
 from quanta_app.live import kafka_feed, live_hub, live_market, recorded
+from quanta_app.paper import _BarSink
 from tests.broadcast.conftest import eventually, frames
 
 
@@ -82,9 +85,11 @@ def test_the_replay_starts_when_every_live_symbol_has_bars() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.kafka
-async def test_with_kafka_the_market_topics_carry_the_bars_of_the_bars_topic(kafka_bootstrap: str) -> None:
+async def test_with_kafka_the_market_topics_carry_the_bars_and_forming_bars_of_their_topics(
+    kafka_bootstrap: str,
+) -> None:
     topics = Topics(namespace=f"test-{uuid.uuid4().hex[:8]}.")
-    await ensure_topics(kafka_bootstrap, [topics.bars("1s")], partitions=2)
+    await ensure_topics(kafka_bootstrap, [topics.bars("1s")], partitions=2)  # the forming topic: the feed's
     hub = Hub()
     market = MarketBroadcast(hub, ["AAA", "BBB"])
     outbox = Outbox()
@@ -94,25 +99,34 @@ async def test_with_kafka_the_market_topics_carry_the_bars_of_the_bars_topic(kaf
     async with KafkaTransport(kafka_bootstrap) as transport:
         published = 0
         async with asyncio.timeout(60):
-            while market.published < 6:  # the consumer joins at "now": publish until it reads
+            while market.published < 12:  # the consumers join at "now": publish until they read
                 for symbol in ("AAA", "BBB"):
                     bar = Bar(symbol, "1s", start + 1000 * published, 10.0, 11.0, 9.0, 10.5, 5.0, 16)
+                    forming = Bar(symbol, "1s", bar.start + 1000, 10.5, 10.6, 10.4, 10.6, 1.0, 2)
+                    forming = dataclasses.replace(forming, forming=True)
                     await transport.publish(
                         topics.bars("1s"), symbol, encode_bar(bar), timestamp_ms=bar.start
+                    )
+                    await transport.publish(
+                        topics.forming("1s"), symbol, encode_bar(forming), timestamp_ms=forming.start
                     )
                 published += 1
                 await transport.flush()
                 await asyncio.sleep(0.2)
-    await eventually(lambda: hub.last_seq(bar_topic("AAA")) >= 3)
+    await eventually(lambda: hub.last_seq(bar_topic("AAA")) >= 6)
     following.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await following
 
     deltas = [f for f in frames(outbox) if f["kind"] == "delta"]
-    starts = [f["data"]["t"] for f in deltas]
-    assert starts == sorted(starts)
+    final = [f["data"] for f in deltas if not f["data"].get("f")]
+    forming = [f["data"] for f in deltas if f["data"].get("f")]
+    assert [b["t"] for b in final] == sorted(b["t"] for b in final)
     assert [f["seq"] for f in deltas] == list(range(1, len(deltas) + 1))
-    assert all(f["data"]["c"] == 10.5 for f in deltas)
+    assert final
+    assert all(b["c"] == 10.5 for b in final)
+    assert forming
+    assert all(b["c"] == 10.6 and b["f"] == 1 for b in forming)
 
 
 @contextlib.asynccontextmanager
@@ -259,3 +273,19 @@ async def test_the_embedded_replay_keeps_what_it_publishes_in_the_history(tmp_pa
                stored["rev"].to_pylist(), strict=True)  # fmt: skip
     assert {(s, t): (c, r) for s, t, c, r in rows} == published
     assert stored.num_rows == len(published) == market.published
+
+
+def test_the_paper_desk_takes_only_the_closed_bars_of_the_market_topics() -> None:
+    queue: asyncio.Queue[Bar] = asyncio.Queue()
+    sink = _BarSink("AAA", queue)
+    start = 1_700_000_000_000
+    base = {"t": start, "o": 10.0, "h": 11.0, "l": 9.0, "c": 10.5, "v": 5.0, "n": 16, "x": {}}
+    for data in (
+        base | {"r": 0, "f": 1},  # forming: the window is still open
+        base | {"r": 0},  # closed
+        base | {"r": 1},  # a late tick's revision: the desk already acted on the bar
+        base | {"t": start + 1000, "r": 0, "f": 1},
+    ):
+        assert sink.offer(json.dumps({"kind": "delta", "seq": 1, "data": data}))
+    assert queue.qsize() == 1
+    assert queue.get_nowait() == Bar("AAA", "1s", start, 10.0, 11.0, 9.0, 10.5, 5.0, 16)

@@ -19,8 +19,12 @@ pytestmark = pytest.mark.anyio
 T0 = 1_700_000_000_000
 
 
-def bar(symbol: str, start: int, close: float, *, rev: int = 0, interval: str = "1s") -> Bar:
-    return Bar(symbol, interval, start, close, close + 1, close - 1, close, 100.0, 16, rev, {"sma_20": None})
+def bar(
+    symbol: str, start: int, close: float, *, rev: int = 0, interval: str = "1s", forming: bool = False
+) -> Bar:
+    return Bar(
+        symbol, interval, start, close, close + 1, close - 1, close, 100.0, 16, rev, {"sma_20": None}, forming
+    )
 
 
 async def records(*values: bytes) -> AsyncIterator[Message]:
@@ -72,6 +76,33 @@ async def test_a_feeds_bars_become_deltas_of_their_symbols_topics() -> None:
     assert hub.status(bar_topic("BBB"))[0] is Status.LIVE
 
 
+async def test_forming_bars_go_out_marked_until_their_windows_final_bar_and_never_after_it() -> None:
+    hub = Hub()
+    market = MarketBroadcast(hub, ["AAA"])
+    outbox = Outbox()
+    await hub.subscribe(bar_topic("AAA"), outbox)
+    outbox.take_nowait()
+
+    await market.pump(
+        records(
+            encode_bar(bar("AAA", T0, 10.0, forming=True)),
+            encode_bar(bar("AAA", T0, 10.5, forming=True)),
+            encode_bar(bar("AAA", T0 + 1000, 12.0, forming=True)),  # the next window opened
+            encode_bar(bar("AAA", T0, 11.0)),  # the first window's final bar
+            encode_bar(bar("AAA", T0, 10.9, forming=True)),  # a forming bar that lost the race: dropped
+            encode_bar(bar("AAA", T0 + 1000, 12.5, forming=True)),
+        )
+    )
+    data = [f["data"] for f in frames(outbox) if f["kind"] == "delta"]
+    deltas = [(d["t"] - T0, d["c"], d.get("f")) for d in data]
+    assert deltas == [(0, 10.0, 1), (0, 10.5, 1), (1000, 12.0, 1), (0, 11.0, None), (1000, 12.5, 1)]
+    assert market.last_end_ms == T0 + 1000  # forming bars do not move where a reopened feed starts
+    joiner = Outbox()
+    await hub.subscribe(bar_topic("AAA"), joiner)
+    (snapshot,) = [f["data"] for f in frames(joiner) if f["kind"] == "snapshot"]
+    assert [(b["t"] - T0, b["c"], b.get("f")) for b in snapshot["bars"]] == [(0, 11.0, None), (1000, 12.5, 1)]
+
+
 async def test_a_failing_feed_turns_the_topics_stale_and_is_opened_again() -> None:
     hub = Hub()
     market = MarketBroadcast(hub, ["AAA"], backoff=Backoff(0.01, 0.05))
@@ -117,7 +148,7 @@ async def test_the_replay_ticks_in_real_time_and_loops_forward_in_time() -> None
         await following
 
     deltas = [f["data"] for f in frames(outbox) if f["kind"] == "delta"]
-    first_revisions = [d["t"] for d in deltas if d["r"] == 0]
+    first_revisions = [d["t"] for d in deltas if d["r"] == 0 and not d.get("f")]
     assert len(first_revisions) >= 3
     assert first_revisions == sorted(set(first_revisions))  # each window once, time only goes forward
     assert all(d["l"] <= min(d["o"], d["c"]) and d["h"] >= max(d["o"], d["c"]) for d in deltas)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pyarrow as pa
 import pytest
@@ -23,6 +24,7 @@ from quanta.streaming import (
     encode_tick,
     replay_ticks,
 )
+from quanta.streaming.transport import merge
 from tests.streaming.conftest import ORIGIN, bars_of, tick
 
 pytestmark = pytest.mark.anyio
@@ -172,3 +174,70 @@ async def test_feed_publishes_ticks_keyed_by_symbol_with_event_time() -> None:
         ORIGIN + 5,
         encode_tick(tick(5, 1.0, symbol="AB")),
     )
+
+
+async def test_bar_job_publishes_the_open_windows_as_forming_bars_between_ticks() -> None:
+    bus = InProcessBus(retain=1000)
+    topics = Topics(namespace="f.")
+    config = BarConfig(intervals=("1s",), out_of_orderness_ms=500, allowed_lateness_ms=0, indicators=())
+    job = BarJob(bus, config=config, topics=topics, forming_every=0.02)
+    running = asyncio.create_task(job.run())
+    async with bus.subscribe(topics.forming("1s")) as forming:
+        for ts, price in ((0, 10.0), (300, 12.0)):
+            await bus.publish(topics.ticks, "X", encode_tick(tick(ts, price)))
+            first = decode_bar((await anext(forming)).value)
+            assert (first.start, first.close, first.forming) == (ORIGIN, price, True)
+        await asyncio.sleep(0.1)  # no new tick: no new forming bar
+        await bus.publish(topics.ticks, "X", encode_tick(tick(1600, 9.0)))  # fires the first window
+        latest = decode_bar((await anext(forming)).value)
+        bus.end_topic(topics.ticks)
+        await running
+    assert (latest.start - ORIGIN, latest.close) == (1000, 9.0)
+    assert job.forming_bars == 3
+    bars = [decode_bar(m.value) for m in await read_all(bus, topics.bars("1s"))]
+    assert [(b.start - ORIGIN, b.close, b.forming) for b in bars] == [(0, 12.0, False), (1000, 9.0, False)]
+
+
+async def test_a_forming_only_job_publishes_nothing_but_forming_bars() -> None:
+    bus = InProcessBus(retain=1000)
+    topics = Topics(namespace="o.")
+    config = BarConfig(intervals=("1s",), out_of_orderness_ms=0, allowed_lateness_ms=0, indicators=())
+    job = BarJob(bus, config=config, topics=topics, forming_every=0.01, forming_only=True)
+    running = asyncio.create_task(job.run())
+    await asyncio.sleep(0)
+    for ts in (0, 1500, 3000):
+        await bus.publish(topics.ticks, "X", encode_tick(tick(ts, 10.0)))
+        await asyncio.sleep(0.05)
+    await bus.publish(topics.ticks, "X", b"not json")
+    bus.end_topic(topics.ticks)
+    await running
+    forming = [decode_bar(m.value) for m in await read_all(bus, topics.forming("1s"))]
+    assert [b.start - ORIGIN for b in forming] == [0, 1000, 3000]
+    assert await read_all(bus, topics.bars("1s")) == []
+    assert await read_all(bus, topics.dead_letters) == []
+    with pytest.raises(ValueError, match="forming_only needs forming_every"):
+        BarJob(bus, forming_every=None, forming_only=True)
+
+
+async def test_merge_yields_every_sources_items_in_their_order_and_fails_with_a_source() -> None:
+    async def source(name: str, count: int, pause: float) -> AsyncIterator[str]:
+        for i in range(count):
+            await asyncio.sleep(pause)
+            yield f"{name}{i}"
+
+    got = [item async for item in merge(source("a", 5, 0.003), source("b", 3, 0.005), source("c", 0, 0))]
+    assert sorted(got) == ["a0", "a1", "a2", "a3", "a4", "b0", "b1", "b2"]
+    assert [g for g in got if g[0] == "a"] == ["a0", "a1", "a2", "a3", "a4"]
+
+    async def failing() -> AsyncIterator[str]:
+        yield "x"
+        raise ConnectionError("broker gone")
+
+    async def endless() -> AsyncIterator[str]:
+        while True:
+            await asyncio.sleep(0.01)
+            yield "tick"
+
+    with pytest.raises(ConnectionError, match="broker gone"):
+        async for _ in merge(endless(), failing()):
+            pass

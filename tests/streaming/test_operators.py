@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import random
 from collections import defaultdict
@@ -263,3 +265,43 @@ def test_config_is_frozen_and_rejects_unknown_fields_and_bad_values() -> None:
         BarConfig(allowed_lateness_ms=-1)
     with pytest.raises(ValidationError):
         BarConfig().intervals = ("1m",)  # type: ignore[misc]
+
+
+# --- forming bars ------------------------------------------------------------------------------
+
+
+def test_forming_bars_are_the_open_windows_of_the_symbols_with_new_ticks() -> None:
+    p = pipeline(bound=500)
+    run(p, [tick(0, 10.0, 1), tick(400, 12.0, 2), tick(1100, 11.0, 3, symbol="Y")], flush=False)
+    first = p.forming()
+    assert [(b.symbol, b.start - ORIGIN, b.close, b.ticks, b.forming) for b in first] == [
+        ("X", 0, 12.0, 2, True),
+        ("Y", 1000, 11.0, 1, True),
+    ]
+    assert p.forming() == []  # nothing new since
+    run(p, [tick(1200, 13.0, 4)], flush=False)  # X's first window has not fired yet (watermark 699)
+    assert [(b.start - ORIGIN, b.close) for b in p.forming()] == [(0, 12.0), (1000, 13.0)]
+    run(p, [tick(1600, 14.0, 5)], flush=False)  # the watermark passes 999: the first window fires
+    assert [(b.start - ORIGIN, b.close) for b in p.forming()] == [(1000, 14.0)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), cut=st.integers(1, 299))
+def test_a_forming_bar_is_the_bar_its_window_gives_if_no_more_ticks_come(seed: int, cut: int) -> None:
+    """Taken at any point, each forming bar (values, indicators) equals the bar its window fires with
+    when the input ends there."""
+    rng = random.Random(seed)
+    ordered = ordered_ticks(300, seed)
+    arrival = sorted(ordered, key=lambda t: t.ts + rng.choice([0, 0, 200, 900]))
+    config = BarConfig(
+        intervals=("1s", "1m"), out_of_orderness_ms=300, allowed_lateness_ms=1000,
+        indicators=("SMA:3", "EMA:4", "RSI:3"),
+    )  # fmt: skip
+    p = BarPipeline(config)
+    run(p, arrival[:cut], flush=False)
+    forming = p.forming()
+    ended = copy.deepcopy(p)
+    fired = final_bars(bars_of(ended.flush()))
+    assert forming
+    for bar in forming:
+        assert dataclasses.replace(bar, forming=False, rev=fired[bar.key].rev) == fired[bar.key]
