@@ -136,8 +136,8 @@ def replay_feed(settings: Settings) -> ReplayFeed:
 
 
 def recorded(feed: Feed, history: BarHistory, *, every: float = 2.0) -> Feed:
-    """``feed``, with its bars also upserted into ``history`` (batched every ``every`` seconds, written
-    in a worker thread; what is pending when the feed closes is written then)."""
+    """``feed``, with its bars (not the forming ones) also upserted into ``history`` (batched every
+    ``every`` seconds, written in a worker thread; what is pending when the feed closes is written then)."""
 
     @contextlib.asynccontextmanager
     async def open_feed(not_before_ms: int) -> AsyncIterator[AsyncIterable[Message]]:
@@ -157,7 +157,9 @@ async def _tee(records: AsyncIterable[Message], history: BarHistory, every: floa
     try:
         async for record in records:
             with contextlib.suppress(MalformedEventError):  # MarketBroadcast logs and skips those
-                pending.append(decode_bar(record.value))
+                bar = decode_bar(record.value)
+                if not bar.forming:  # history keeps closed windows only
+                    pending.append(bar)
             yield record
             if time.monotonic() - last >= every:
                 batch, pending, last = pending, [], time.monotonic()
