@@ -26,7 +26,7 @@ import signal
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -88,6 +88,18 @@ def bars_table(bars: Sequence[Bar]) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
+def stored_bars(table: pa.Table) -> list[Bar]:
+    """Rows of the history schema back to bars (indicators from the extra columns, null as None)."""
+    names = [name for name in table.column_names if name not in _BASE.names]
+    return [_stored_bar(row, names) for row in table.to_pylist()]
+
+
+def _stored_bar(row: dict[str, Any], indicators: list[str]) -> Bar:
+    window = (row["symbol"], row["interval"], row["start"])
+    ohlcv = (row["open"], row["high"], row["low"], row["close"], row["volume"])
+    return Bar(*window, *ohlcv, row["ticks"], row["rev"], {name: row[name] for name in indicators})
+
+
 def latest_revisions(table: pa.Table) -> pa.Table:
     """One row per window ``start``: its highest ``rev``, the later row on a tie; sorted by start."""
     order = np.lexsort(
@@ -127,6 +139,25 @@ class BarHistory:
             return _BASE.empty_table()
         table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
         return table.sort_by([("interval", "ascending"), ("symbol", "ascending"), ("start", "ascending")])
+
+    def recent(self, interval: str, symbols: Iterable[str], keep: int) -> dict[str, list[Bar]]:
+        """The last ``keep`` stored bars of each symbol (oldest first; none for a symbol without any),
+        read from the newest days back."""
+        days = sorted((p.name for p in (self.root / interval).glob("*") if p.is_dir()), reverse=True)
+        out: dict[str, list[Bar]] = {}
+        for symbol in symbols:
+            tables, rows = [], 0
+            for day in days:
+                path = self.path(interval, day, symbol)
+                if path.exists():
+                    tables.append(pq.read_table(path))
+                    rows += tables[-1].num_rows
+                if rows >= keep:
+                    break
+            if tables:
+                table = pa.concat_tables(tables, promote_options="default").sort_by("start")
+                out[symbol] = stored_bars(table.slice(max(0, table.num_rows - keep)))
+        return out
 
     def _upsert(self, path: Path, new: pa.Table) -> None:
         if path.exists():

@@ -2,7 +2,9 @@
 
 ``install_live(api)`` (in ``quanta_app.api``) declares the market topics and mounts the websocket;
 ``run_live`` (a lifespan task) runs the hub — with ``QUANTA_REDIS_URL``, through Redis, so every worker
-numbers the messages alike — and keeps the market feed going:
+numbers the messages alike —, fills the market topics' snapshots with their last bars stored under
+``<QUANTA_VAR_DIR>/history`` (a restarted app shows its chart at once; stale until the feed's first
+bar), and keeps the market feed going:
 
 - no ``QUANTA_KAFKA_BOOTSTRAP``: the stored daily bars of ``QUANTA_LIVE_SYMBOLS`` replayed as live
   ticks (``QUANTA_LIVE_SPEED`` trading days per second, looping), through ``EmbeddedMarket``; the bars
@@ -92,6 +94,7 @@ async def run_live() -> AsyncIterator[None]:
     the market feed."""
     settings = get_settings()
     async with live_hub().running():
+        await warm_from_history(live_market(), BarHistory(settings.var_dir / "history"))
         tasks = [asyncio.create_task(live_market().watch(), name="live-market-watch")]
         if settings.live_feed:
             tasks.append(asyncio.create_task(_keep_feeding(settings), name="live-market"))
@@ -103,6 +106,17 @@ async def run_live() -> AsyncIterator[None]:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+
+async def warm_from_history(market: MarketBroadcast, history: BarHistory) -> int:
+    """Fill the market topics' snapshots with their last stored bars, so that a restarted app shows
+    the chart at once (stale, "no bars since …", until the feed's first bar); how many bars."""
+    try:
+        stored = await asyncio.to_thread(history.recent, market.interval, market.symbols, market.keep)
+    except Exception:  # a damaged file costs the warm start, not the app
+        log.exception("could not read the bar history under %s", history.root)
+        return 0
+    return market.warm(stored)
 
 
 async def _keep_feeding(settings: Settings) -> None:

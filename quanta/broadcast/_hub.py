@@ -21,7 +21,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Protocol, cast
@@ -264,6 +264,19 @@ class Hub:
         seq = state.seq + 1
         self._deliver(state, seq, data_json, data)
         return seq
+
+    def seed(self, topic: str, items: Iterable[Any]) -> int:
+        """Put ``items`` into ``topic``'s view without sending or numbering them — history that the
+        snapshots show until the first message; how many. A topic that has messages is left alone."""
+        state = self._get(topic)
+        if state.view is None or state.seq:
+            return 0
+        count = 0
+        for item in items:
+            state.view.apply(item)
+            count += 1
+        state.snapshot_cache = None
+        return count
 
     def set_status(self, topic: str, status: Status, detail: str = "") -> None:
         """Mark the topic live or stale (on this worker); subscribers get a status frame."""

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -135,6 +135,7 @@ class MarketBroadcast:
         self.hub = hub
         self.symbols = tuple(symbols)
         self.interval = interval
+        self.keep = keep
         self.backoff = backoff or Backoff()
         self.last_end_ms = 0
         """End of the latest window published (a reopened feed starts there)."""
@@ -184,6 +185,25 @@ class MarketBroadcast:
             count += 1
             if count % _YIELD_EVERY == 0:  # a burst (warm-up, a Kafka backlog) must not starve the loop
                 await asyncio.sleep(0)
+        return count
+
+    def warm(self, history: Mapping[str, Sequence[Bar]]) -> int:
+        """Show stored bars until the feed's first: each symbol's ``history`` (oldest first) goes into
+        its topic's snapshot, unsent and unnumbered (:meth:`Hub.seed`), and the topic stays stale, ``no
+        bars since <end of its last stored window>``; a reopened feed starts after the newest. Topics
+        that have bars already are left alone. How many bars."""
+        count = 0
+        width = interval_ms(self.interval)
+        for symbol, bars in history.items():
+            topic = self._topics.get(symbol)
+            chosen = [bar for bar in bars if bar.interval == self.interval and not bar.forming]
+            if topic is None or not chosen or self.hub.last_seq(topic):
+                continue
+            count += self.hub.seed(topic, (bar_data(bar) for bar in chosen))
+            end_ms = max(bar.start for bar in chosen) + width
+            self.last_end_ms = max(self.last_end_ms, end_ms)
+            self._heard[topic] = (0, end_ms / 1000)
+            self.hub.set_status(topic, Status.STALE, f"{WAITING} ({self._last_bar_at(topic)})")
         return count
 
     def mark_stale(self, detail: str) -> None:

@@ -35,7 +35,7 @@ from quanta.settings import get_settings
 from quanta.streaming import Bar, Topics, encode_bar, synthetic_market_bars
 from quanta.testing.services import KafkaBroker, free_port
 from quanta_app.api import build_api
-from quanta_app.live import kafka_feed, live_hub, live_market, recorded
+from quanta_app.live import kafka_feed, live_hub, live_market, recorded, warm_from_history
 from quanta_app.paper import _BarSink
 from tests.broadcast.conftest import eventually, frames
 
@@ -289,3 +289,30 @@ def test_the_paper_desk_takes_only_the_closed_bars_of_the_market_topics() -> Non
         assert sink.offer(json.dumps({"kind": "delta", "seq": 1, "data": data}))
     assert queue.qsize() == 1
     assert queue.get_nowait() == Bar("AAA", "1s", start, 10.0, 11.0, 9.0, 10.5, 5.0, 16)
+
+
+@pytest.mark.anyio
+async def test_a_restarted_app_shows_the_stored_bars_at_once_and_survives_a_damaged_history(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the embedded replay (or ``pipelines.history`` on Kafka) stored comes back as the snapshot."""
+    history = BarHistory(tmp_path / "history")
+    start = 1_700_000_000_000
+    history.write(
+        [Bar("AAA", "1s", start + 1000 * i, 10.0, 11.0, 9.0, 10.0 + i, 5.0, 16) for i in range(400)]
+    )
+    hub = Hub()
+    market = MarketBroadcast(hub, ["AAA", "BBB"])
+
+    assert await warm_from_history(market, history) == 300  # the snapshot's size
+
+    follower = Outbox()
+    await hub.subscribe(bar_topic("AAA"), follower)
+    snapshot, status = frames(follower)
+    assert [b["c"] for b in snapshot["data"]["bars"]] == [10.0 + i for i in range(100, 400)]
+    assert status["data"]["state"] == "stale"
+    assert "no bars since" in status["data"]["detail"]
+
+    (tmp_path / "history" / "1s" / "2023-11-14" / "BBB.parquet").write_bytes(b"not parquet")
+    assert await warm_from_history(MarketBroadcast(Hub(), ["BBB"]), history) == 0
+    assert "could not read the bar history" in caplog.text

@@ -103,6 +103,33 @@ async def test_forming_bars_go_out_marked_until_their_windows_final_bar_and_neve
     assert [(b["t"] - T0, b["c"], b.get("f")) for b in snapshot["bars"]] == [(0, 11.0, None), (1000, 12.5, 1)]
 
 
+async def test_stored_bars_fill_the_snapshot_unsent_and_the_topic_stays_stale_until_the_feeds_first() -> None:
+    hub = Hub()
+    market = MarketBroadcast(hub, ["AAA", "BBB"], keep=2)
+    early = Outbox()
+    await hub.subscribe(bar_topic("AAA"), early)
+    early.take_nowait()
+    stored = [bar("AAA", T0, 10.0), bar("AAA", T0 + 1000, 11.0)]
+
+    assert market.warm({"AAA": stored, "CCC": [bar("CCC", T0, 1.0)]}) == 2
+
+    assert [f["kind"] for f in frames(early)] == ["status"]  # nothing sent, no sequence number used
+    assert hub.last_seq(bar_topic("AAA")) == 0
+    assert hub.status(bar_topic("AAA")) == (
+        Status.STALE, "waiting for the first data (no bars since 2023-11-14T22:13:22Z)",
+    )  # fmt: skip
+    assert market.last_end_ms == T0 + 2000  # a reopened replay goes on after the stored bars
+    joiner = Outbox()
+    await hub.subscribe(bar_topic("AAA"), joiner)
+    (snapshot,) = [f for f in frames(joiner) if f["kind"] == "snapshot"]
+    assert (snapshot["seq"], [b["c"] for b in snapshot["data"]["bars"]]) == (0, [10.0, 11.0])
+
+    await market.pump(records(encode_bar(bar("AAA", T0 + 2000, 12.0))))
+    assert hub.status(bar_topic("AAA"))[0] is Status.LIVE
+    assert [f["data"]["c"] for f in frames(joiner) if f["kind"] == "delta"] == [12.0]
+    assert market.warm({"AAA": stored}) == 0  # a topic with bars is left alone
+
+
 async def test_a_failing_feed_turns_the_topics_stale_and_is_opened_again() -> None:
     hub = Hub()
     market = MarketBroadcast(hub, ["AAA"], backoff=Backoff(0.01, 0.05))

@@ -78,6 +78,34 @@ def test_an_upsert_keeps_the_highest_revision_of_each_window_once(tmp_path: Path
     assert files == ["1s/2023-11-14/GOOG.parquet", "1s/2023-11-15/GOOG.parquet"]
 
 
+def test_recent_reads_each_symbols_last_bars_back_across_days(tmp_path: Path) -> None:
+    history = BarHistory(tmp_path)
+    day = 86_400_000
+    bars = [
+        Bar(
+            symbol,
+            "1s",
+            ORIGIN + offset,
+            1.0,
+            2.0,
+            0.5,
+            1.0 + i,
+            10.0,
+            3,
+            indicators={"sma_2": 1.5 if i else None},
+        )
+        for symbol in ("AAA", "BBB")
+        for i, offset in enumerate([0, 1000, day, day + 1000, 2 * day])
+    ]
+    history.write([*bars, dataclasses.replace(bars[0], symbol="AAA", interval="1m")])
+
+    recent = history.recent("1s", ["AAA", "BBB", "CCC"], keep=3)
+
+    assert recent == {"AAA": bars[2:5], "BBB": bars[7:10]}  # oldest first, indicators back, no CCC
+    assert history.recent("1s", ["AAA"], keep=100)["AAA"] == bars[:5]
+    assert BarHistory(tmp_path / "nothing").recent("1s", ["AAA"], keep=3) == {}
+
+
 async def test_the_embedded_markets_bars_are_stored_once_at_their_last_revision(
     tmp_path: Path, two_symbols: pa.Table
 ) -> None:
