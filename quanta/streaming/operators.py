@@ -372,8 +372,9 @@ class BarPipeline:
         late: list[LateTick] = []
         for aggregator, indicators in self._stages:
             events = aggregator.add(tick)
-            late.extend(event for event in events if isinstance(event, LateTick))
-            out.extend(_apply(indicators, events))
+            if events:  # most ticks fire nothing: no work for them
+                late.extend(event for event in events if isinstance(event, LateTick))
+                out.extend(_apply(indicators, events))
         if late:
             out.append(_late_letter(tick, raw, key, late))
         return out
