@@ -17,6 +17,13 @@ stop-loss ahead with the closes, the take-profit behind). After a market entry t
 entry bar too, after a stop entry when its take-profit is reached and its stop-loss is not; otherwise
 from the next bar. Other orders reduce the lots oldest first, as the engine's ``hedging=False`` does.
 
+An entry with a trailing stop (``OrderEvent.trail``/``trail_pct``) gives its lot a stop-loss at the
+tighter of its ``stop_loss`` and the trail behind the entry price; after each bar's fills the broker
+moves it behind the bar's high (a short's: low), only tightening and in place (as the engine's
+``end_bar``), or places a new one (``<entry>:trail:<bar start>``) if the strategy had cancelled it. A
+stop-loss or take-profit the strategy sets later is an order of its own naming its lot
+(``<entry>:sl:<bar start>``, ``<entry>:tp:<bar start>``; the one it replaces comes as a cancel).
+
 The state is a function of the fills: ``Account.replay(fills)`` rebuilds it after a restart. The broker
 fills an order id at most once (``accept`` ignores ids it has seen) and numbers fills 1, 2, 3…
 """
@@ -32,18 +39,56 @@ from math import copysign
 
 from quanta.engine.broker import relative_units
 from quanta.engine.costs import FractionCommission
-from quanta.paper.events import FillEvent, OrderEvent, OrderKind
+from quanta.paper.events import (
+    SL,
+    TP,
+    TRAIL,
+    FillEvent,
+    OrderEvent,
+    OrderKind,
+    bracket_parent,
+    is_take_profit,
+)
 from quanta.paper.models import PaperCosts
 from quanta.streaming.events import Bar, interval_ms
 
+__all__ = [
+    "INSUFFICIENT",
+    "NOTHING_TO_CLOSE",
+    "SL",
+    "TP",
+    "Account",
+    "Lots",
+    "PaperBroker",
+    "StepResult",
+    "Trail",
+    "bracket_parent",
+]
+
 INSUFFICIENT = "insufficient margin"
 NOTHING_TO_CLOSE = "position already closed"
-SL, TP = ":sl", ":tp"
 
 
-def bracket_parent(order_id: str) -> str | None:
-    """The entry whose lot a stop-loss (``<entry>:sl``) or take-profit (``<entry>:tp``) order closes."""
-    return order_id[: -len(SL)] if order_id.endswith((SL, TP)) else None
+@dataclass(frozen=True, slots=True)
+class Trail:
+    """A trailing stop-loss: a price ``distance`` (the engine's ``trail``) or a ``fraction``
+    (``trail_pct``) behind the best price."""
+
+    distance: float | None = None
+    fraction: float | None = None
+
+    @classmethod
+    def of(cls, order: OrderEvent) -> Trail | None:
+        """The trailing stop of an entry order, if it has one."""
+        if order.trail is None and order.trail_pct is None:
+            return None
+        return cls(order.trail, order.trail_pct)
+
+    def stop(self, extreme: float, size: float) -> float:
+        """The stop-loss level behind ``extreme`` (a high for a long lot, a low for a short one)."""
+        if self.distance is not None:
+            return extreme - copysign(self.distance, size)
+        return extreme * (1 - copysign(self.fraction or 0.0, size))
 
 
 @dataclass(kw_only=True)
@@ -51,6 +96,8 @@ class _Lot:
     entry: str
     """The id of the order that opened it (its brackets are ``entry + SL`` and ``entry + TP``)."""
     size: float
+    opened: int
+    """Its place among every lot opened (the engine's order of trades)."""
 
 
 class Lots:
@@ -58,8 +105,14 @@ class Lots:
 
     def __init__(self, fills: Iterable[FillEvent] = ()) -> None:
         self._open: dict[str, list[_Lot]] = {}
+        self._count = 0
         for fill in fills:
             self.book(fill)
+
+    def open(self) -> list[tuple[str, str, float]]:
+        """Every open lot as ``(symbol, entry, size)``, in the order they opened."""
+        lots = [(symbol, lot) for symbol, held in self._open.items() for lot in held]
+        return [(symbol, lot.entry, lot.size) for symbol, lot in sorted(lots, key=lambda x: x[1].opened)]
 
     def size(self, entry: str, symbol: str) -> float:
         """The open size of the lot ``entry`` opened (0 once closed)."""
@@ -84,7 +137,8 @@ class Lots:
             if not need:
                 break
         if need and parent is None:
-            lots.append(_Lot(entry=fill.order_id, size=need))
+            self._count += 1
+            lots.append(_Lot(entry=fill.order_id, size=need, opened=self._count))
         return closed, bool(need) and parent is None
 
 
@@ -143,13 +197,17 @@ class Account:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepResult:
     """What one bar did: fills, rejected orders (id, reason), stop-limit orders whose stop triggered,
-    brackets placed (their entry opened a lot) and brackets cancelled (their lot closed)."""
+    brackets placed (their entry opened a lot), brackets cancelled (their lot closed), stop-losses a
+    trailing stop moved at the bar's close (id, new stop), and those it placed again (the strategy had
+    cancelled them)."""
 
     fills: list[FillEvent] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     triggered: list[str] = field(default_factory=list)
     opened: list[OrderEvent] = field(default_factory=list)
     canceled: list[str] = field(default_factory=list)
+    trailed: list[tuple[str, float]] = field(default_factory=list)
+    placed: list[OrderEvent] = field(default_factory=list)
 
 
 @dataclass(kw_only=True, eq=False)
@@ -165,7 +223,8 @@ class PaperBroker:
     """Fills one account's orders against its bars (see the module docstring).
 
     A restarted broker is given the account's ``fills`` (in seq order), its ``working`` orders in
-    arrival order (as stored, or as :attr:`working` returns them) and every order id it had ``seen``.
+    arrival order (as stored, or as :attr:`working` returns them), every order id it had ``seen`` and
+    the ``trails`` of its trailing entries (by entry id, as :attr:`trails` returns them).
     """
 
     def __init__(
@@ -178,6 +237,7 @@ class PaperBroker:
         fills: Iterable[FillEvent] = (),
         working: Iterable[OrderEvent] = (),
         seen: Iterable[str] = (),
+        trails: Mapping[str, Trail] | None = None,
     ) -> None:
         self.name = account
         fills = list(fills)
@@ -190,6 +250,7 @@ class PaperBroker:
         self._arrivals = 0
         self._working: list[_Working] = []
         self._seen = set(seen)
+        self._trails = dict(trails or {})
         for order in working:
             self._queue(order)
         self._marks: dict[str, float] = {}
@@ -200,6 +261,11 @@ class PaperBroker:
         triggered has lost its stop)."""
         arrived = sorted(self._working, key=lambda w: abs(w.rank[1]))
         return [dataclasses.replace(w.order, stop=w.stop) for w in arrived]
+
+    @property
+    def trails(self) -> dict[str, Trail]:
+        """The trailing stops of the entries that had one, by entry id."""
+        return dict(self._trails)
 
     @property
     def seen(self) -> frozenset[str]:
@@ -223,7 +289,7 @@ class PaperBroker:
     def _queue(self, order: OrderEvent) -> None:
         self._seen.add(order.order_id)
         self._arrivals += 1
-        front = order.reduce_only and not order.order_id.endswith(TP)
+        front = order.reduce_only and not is_take_profit(order.order_id)
         rank = (0, -self._arrivals) if front else (1, self._arrivals)
         self._working.append(_Working(order=order, stop=order.stop, rank=rank))
         self._working.sort(key=lambda w: w.rank)
@@ -234,6 +300,7 @@ class PaperBroker:
         result = StepResult()
         while self._pass(bars, result):  # brackets checked in their entry's bar: the queue again
             pass
+        self._trail(bars, result)
         return result
 
     def _pass(self, bars: Mapping[str, Bar], result: StepResult) -> bool:
@@ -256,28 +323,61 @@ class PaperBroker:
                 result.rejected.append((order.order_id, fill))
                 continue
             result.fills.append(fill)
-            again = self._book(order, fill, bar, result) or again
+            again = self._book(order, fill, price, bar, result) or again
         return again
 
-    def _book(self, order: OrderEvent, fill: FillEvent, bar: Bar, result: StepResult) -> bool:
-        """Book ``fill`` on the lots: cancel the brackets of lots it closed, place those of the lot it
-        opened. True when the new brackets must be checked in this bar already (the engine's rule)."""
+    def _book(self, order: OrderEvent, fill: FillEvent, price: float, bar: Bar, result: StepResult) -> bool:
+        """Book ``fill`` (at the trigger ``price``) on the lots: cancel the brackets of lots it closed,
+        place those of the lot it opened. True when the new brackets must be checked in this bar already
+        (the engine's rule)."""
         closed, opened = self.lots.book(fill)
         for entry in closed:
             for working in [w for w in self._working if bracket_parent(w.order.order_id) == entry]:
                 self._working.remove(working)
                 result.canceled.append(working.order.order_id)
-        if not opened or (order.stop_loss is None and order.take_profit is None):
+        trail = Trail.of(order)
+        if not opened or (order.stop_loss is None and order.take_profit is None and trail is None):
             return False
+        size = self.lots.size(order.order_id, order.symbol)
+        stop_loss = order.stop_loss
+        if trail is not None:  # the engine's: the tighter of the stop-loss and the trail behind the entry
+            self._trails[order.order_id] = trail
+            stop_loss = _tighter(stop_loss, trail.stop(self._entry_price(size, price), size), size)
         ts = bar.start + interval_ms(bar.interval)
-        for suffix, price in ((TP, order.take_profit), (SL, order.stop_loss)):  # the engine's order
-            if price is not None:
-                bracket = _bracket(order, suffix, price, -self.lots.size(order.order_id, order.symbol), ts)
-                self._queue(bracket)
-                result.opened.append(bracket)
+        levels = ((TP, order.take_profit), (SL, stop_loss))  # the engine's order
+        for suffix, level in [(suffix, level) for suffix, level in levels if level]:
+            bracket = _bracket(
+                order.account, order.symbol, order.order_id + suffix, price=level, size=-size, ts=ts
+            )
+            self._queue(bracket)
+            result.opened.append(bracket)
         if order.kind is OrderKind.MARKET:
             return True
-        return order.kind is OrderKind.STOP and _take_profit_first(order, bar)
+        tp_first = _take_profit_first(order.size, stop_loss, order.take_profit, bar)
+        return order.kind is OrderKind.STOP and tp_first
+
+    def _trail(self, bars: Mapping[str, Bar], result: StepResult) -> None:
+        """Move the trailing stop-losses after the bar's close, as the engine does: behind the bar's high
+        (low for a short), only tightening; a lot whose stop-loss the strategy cancelled gets a new one."""
+        for symbol, entry, size in self.lots.open():
+            trail, bar = self._trails.get(entry), bars.get(symbol)
+            if trail is None or bar is None:
+                continue
+            level = trail.stop(bar.high if size > 0 else bar.low, size)
+            working = next((w for w in self._working if _stop_loss_of(w.order, entry)), None)
+            current = None if working is None else working.stop
+            if current is not None and _tighter(current, level, size) == current:
+                continue
+            if working is not None:
+                working.stop = level
+                result.trailed.append((working.order.order_id, level))
+                continue
+            ts = bar.start + interval_ms(bar.interval)
+            bracket = _bracket(
+                self.name, symbol, f"{entry}{TRAIL}:{bar.start}", price=level, size=-size, ts=ts
+            )
+            self._queue(bracket)
+            result.placed.append(bracket)
 
     # ---- the engine's rules ------------------------------------------------------------------------------
 
@@ -384,13 +484,13 @@ class PaperBroker:
         )
 
 
-def _bracket(entry: OrderEvent, suffix: str, price: float, size: float, ts: int) -> OrderEvent:
-    """The stop-loss (a stop) or take-profit (a limit) order closing the lot ``entry`` opened."""
-    loss = suffix == SL
+def _bracket(account: str, symbol: str, order_id: str, *, price: float, size: float, ts: int) -> OrderEvent:
+    """The stop-loss (a stop) or take-profit (a limit) order ``order_id`` closing a lot of ``size``."""
+    loss = not is_take_profit(order_id)
     return OrderEvent(
-        account=entry.account,
-        order_id=entry.order_id + suffix,
-        symbol=entry.symbol,
+        account=account,
+        order_id=order_id,
+        symbol=symbol,
         size=size,
         kind=OrderKind.STOP if loss else OrderKind.LIMIT,
         stop=price if loss else None,
@@ -400,11 +500,22 @@ def _bracket(entry: OrderEvent, suffix: str, price: float, size: float, ts: int)
     )
 
 
-def _take_profit_first(entry: OrderEvent, bar: Bar) -> bool:
+def _stop_loss_of(order: OrderEvent, entry: str) -> bool:
+    """Whether ``order`` is a stop-loss of the lot ``entry`` opened."""
+    return bracket_parent(order.order_id) == entry and not is_take_profit(order.order_id)
+
+
+def _tighter(level: float | None, other: float, size: float) -> float:
+    """The stop-loss nearer the price: the higher one for a long lot, the lower one for a short lot."""
+    if level is None:
+        return other
+    return max(level, other) if size > 0 else min(level, other)
+
+
+def _take_profit_first(size: float, sl: float | None, tp: float | None, bar: Bar) -> bool:
     """A stop entry whose take-profit is reached in its bar while its stop-loss is not (unambiguous)."""
-    sl, tp = entry.stop_loss, entry.take_profit
     if tp is None:
         return False
-    if entry.size > 0:
+    if size > 0:
         return tp <= bar.high and (sl if sl is not None else -math.inf) < bar.low
     return tp >= bar.low and (sl if sl is not None else math.inf) > bar.high

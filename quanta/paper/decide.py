@@ -7,8 +7,12 @@ see live; and a runner that restarts decides again exactly the same orders with 
 (``<account>:<bar start>:<n>``) — restart-safe by construction. An entry's stop-loss and take-profit
 travel on its order (the paper broker places them when the entry opens a lot, as the engine does);
 a working order the strategy cancels on the last bar (``order.cancel()``, ``order.replace(…)``) comes
-back as its record with ``cancel=True`` (the replacement is a new order). Trailing stops, moving or
-cancelling a bracket (``trade.sl = …``, ``trade.tp = …``) and target orders are refused with
+back as its record with ``cancel=True`` (the replacement is a new order). A trailing stop travels on
+its entry (``trail``/``trail_pct``; the broker moves the lot's stop-loss after each bar, as the engine
+does). A stop-loss or take-profit the strategy sets or moves on the last bar (``trade.sl = …``,
+``trade.tp = …``, ``replace`` of a bracket) comes as a new order naming its lot,
+``<entry>:sl:<bar start>`` / ``<entry>:tp:<bar start>``, with the cancel of the one it replaces; one it
+cancels (``= None``, ``order.cancel()``) as that cancel alone. Target orders are refused with
 :class:`UnsupportedOrderError`.
 """
 
@@ -16,17 +20,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from quanta.engine import Backtest
+from quanta.engine.broker import Broker
 from quanta.engine.errors import DataError
-from quanta.engine.orders import OPEN, Order
-from quanta.paper.events import OrderEvent, OrderKind
+from quanta.engine.orders import OPEN, Order, Trade
+from quanta.paper.events import SL, TP, TRAIL, OrderEvent, OrderKind
 from quanta.paper.models import PaperSpec
 from quanta.strategy import Strategy
 from quanta.streaming.events import interval_ms
@@ -39,14 +43,26 @@ _KINDS = {
     "stop_limit": OrderKind.STOP_LIMIT,
 }
 _CONTINGENT = {"sl", "tp"}
-_MOVED = {"sl moved", "tp moved"}
-_NO_SETTERS = "paper trading does not support setting or moving a trade's sl/tp yet (give them to buy/sell)"
-_NO_TRAILING = "paper trading does not support trailing stops yet"
-_BY_STRATEGY = {"canceled by strategy", "replaced"}
+_BY_STRATEGY = {"canceled by strategy", "replaced", "sl moved", "tp moved"}
 
 
 class UnsupportedOrderError(ValueError):
-    """The strategy placed an order paper trading cannot carry (brackets, targets)."""
+    """The strategy placed an order paper trading cannot carry (targets)."""
+
+
+@dataclass(kw_only=True)
+class _Trace:
+    """What the engine's broker did that its order log does not say."""
+
+    log: list[Order] = field(default_factory=list)
+    """The broker's orders (the order log's rows, in the same order)."""
+    canceled: dict[int, int] = field(default_factory=dict)
+    """Engine order id -> the bar the strategy cancelled it on."""
+    entries: dict[int, int] = field(default_factory=dict)
+    """Trade id -> the engine id of the order that opened it."""
+    brackets: dict[int, tuple[str, int]] = field(default_factory=dict)
+    """Stop-loss / take-profit engine order id -> who placed it (``entry``, ``set`` by the strategy,
+    ``trail`` after the strategy cancelled a trailing stop's) and on which bar."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,33 +109,103 @@ def decide(
     """The orders ``strategy`` places at the close of the last window, with deterministic ids."""
     if len(windows) < 2:
         return []
-    canceled: dict[int, int] = {}  # engine order id -> the bar the strategy cancelled it on
+    trace = _Trace()
     try:
-        run = Backtest(frame(windows, spec.symbols), _guarded(strategy, canceled), **options(spec))
+        run = Backtest(frame(windows, spec.symbols), _traced(strategy, trace), **options(spec))
         result = run.run(**params)
     except DataError:
         return []
     rows = result.orders.to_dict()
-    last, start = len(windows) - 1, windows[-1].start
-    _check_brackets(rows, last)
-    ts = start + interval_ms(spec.interval)
     if len(spec.symbols) == 1:  # one frame: the engine names its symbol "asset"
         rows["symbol"] = [spec.symbols[0]] * len(rows["symbol"])
-    orders = [
-        _order(rows, i, n, account=account, start=start, ts=ts)
-        for n, i in enumerate(_placed(rows, last, canceled))
+    ids = _Ids(rows, trace, windows, account)
+    last = len(windows) - 1
+    ts = windows[-1].start + interval_ms(spec.interval)
+    placed = [
+        ((rows["kind"][i] != "close", i), ids.order(i, ts)) for i in _placed(rows, last, trace.canceled)
     ]
-    index = {order_id: i for i, order_id in enumerate(rows["id"])}
-    for i in sorted(index[k] for k, bar in canceled.items() if bar == last):
-        bar = rows["placed_bar"][i]
+    placed += [  # stop-losses and take-profits the strategy set on this bar (queued as the engine's)
+        ((rows["kind"][i] == "tp", i), ids.bracket(i, ts))
+        for i, order in enumerate(trace.log)
+        if rows["kind"][i] in _CONTINGENT
+        and order.status == OPEN
+        and trace.brackets[order.id] == ("set", last)
+    ]
+    orders = [order for _, order in sorted(placed, key=lambda p: p[0])]
+    for i in sorted(ids.index[k] for k, bar in trace.canceled.items() if bar == last):
         if rows["kind"][i] in _CONTINGENT:
-            raise UnsupportedOrderError(_NO_SETTERS)  # ``order.cancel()`` of a stop-loss or take-profit
-        if bar == last:  # placed and cancelled on this bar: never sent
-            continue
-        n = _placed(rows, bar, canceled).index(i)
-        order = _order(rows, i, n, account=account, start=windows[bar].start, ts=ts)
-        orders.append(dataclasses.replace(order, cancel=True))
+            if trace.brackets[rows["id"][i]] != ("set", last):  # one set on this bar was never sent
+                orders.append(dataclasses.replace(ids.bracket(i, ts), cancel=True))
+        elif rows["placed_bar"][i] != last:  # placed and cancelled on this bar: never sent
+            orders.append(dataclasses.replace(ids.order(i, ts), cancel=True))
     return orders
+
+
+class _Ids:
+    """The engine's orders as paper orders: the strategy's with ids ``<account>:<bar start>:<n>`` (closes
+    first, as the engine queues them, then the others as placed), stop-losses and take-profits with
+    their lot's entry id and a suffix (``bracket_parent``)."""
+
+    def __init__(
+        self, rows: dict[str, list[Any]], trace: _Trace, windows: Sequence[Window], account: str
+    ) -> None:
+        self.rows, self.trace, self.windows, self.account = rows, trace, windows, account
+        self.index = {order_id: i for i, order_id in enumerate(rows["id"])}
+
+    def order_id(self, i: int) -> str:
+        """The id of the strategy's order in row ``i``."""
+        bar = self.rows["placed_bar"][i]
+        n = _placed(self.rows, bar, self.trace.canceled).index(i)
+        return f"{self.account}:{self.windows[bar].start}:{n}"
+
+    def bracket_id(self, i: int) -> str:
+        """The id of the stop-loss or take-profit in row ``i``."""
+        order = self.trace.log[i]
+        trade = order.parent
+        assert isinstance(trade, Trade)
+        entry = self.order_id(self.index[self.trace.entries[trade.id]])
+        placer, bar = self.trace.brackets[order.id]
+        if placer == "entry":
+            return entry + (SL if order.kind == "sl" else TP)
+        suffix = TRAIL if placer == "trail" else f":{order.kind}"
+        return f"{entry}{suffix}:{self.windows[bar].start}"
+
+    def order(self, i: int, ts: int) -> OrderEvent:
+        """The strategy's order in row ``i``, decided at ``ts``."""
+        rows, kind = self.rows, self.rows["kind"][i]
+        if kind not in _KINDS:
+            raise UnsupportedOrderError(f"paper trading does not support {kind} orders yet")
+        return OrderEvent(
+            account=self.account,
+            order_id=self.order_id(i),
+            symbol=str(rows["symbol"][i]),
+            size=float(rows["size"][i]),
+            kind=_KINDS[kind],
+            limit=_price(rows["limit"][i]),
+            stop=_price(rows["stop"][i]),
+            stop_loss=_price(rows["sl"][i]),
+            take_profit=_price(rows["tp"][i]),
+            ts=ts,
+            relative=bool(rows["relative"][i]),
+            reduce_only=kind == "close",
+            trail=self.trace.log[i].trail,
+            trail_pct=self.trace.log[i].trail_pct,
+        )
+
+    def bracket(self, i: int, ts: int) -> OrderEvent:
+        """The stop-loss (a stop) or take-profit (a limit) in row ``i``, decided at ``ts``."""
+        rows, loss = self.rows, self.rows["kind"][i] == "sl"
+        return OrderEvent(
+            account=self.account,
+            order_id=self.bracket_id(i),
+            symbol=str(rows["symbol"][i]),
+            size=float(rows["size"][i]),
+            kind=OrderKind.STOP if loss else OrderKind.LIMIT,
+            stop=_price(rows["stop"][i]) if loss else None,
+            limit=None if loss else _price(rows["limit"][i]),
+            ts=ts,
+            reduce_only=True,
+        )
 
 
 def _placed(rows: dict[str, list[Any]], bar: int, canceled: Mapping[int, int]) -> list[int]:
@@ -133,74 +219,53 @@ def _placed(rows: dict[str, list[Any]], bar: int, canceled: Mapping[int, int]) -
     return sorted(placed, key=lambda i: (rows["kind"][i] != "close", rows["id"][i]))
 
 
-def _order(rows: dict[str, list[Any]], i: int, n: int, *, account: str, start: int, ts: int) -> OrderEvent:
-    kind = rows["kind"][i]
-    if kind not in _KINDS:
-        raise UnsupportedOrderError(f"paper trading does not support {kind} orders yet")
-    size = float(rows["size"][i])
-    return OrderEvent(
-        account=account,
-        order_id=f"{account}:{start}:{n}",
-        symbol=str(rows["symbol"][i]),
-        size=size,
-        kind=_KINDS[kind],
-        limit=_price(rows["limit"][i]),
-        stop=_price(rows["stop"][i]),
-        stop_loss=_price(rows["sl"][i]),
-        take_profit=_price(rows["tp"][i]),
-        ts=ts,
-        relative=bool(rows["relative"][i]),
-        reduce_only=kind == "close",
-    )
-
-
-def _check_brackets(rows: dict[str, list[Any]], last: int) -> None:
-    """Refuse brackets the strategy set or moved itself: every stop-loss / take-profit placed on the last
-    bar must be one the engine placed for an entry filled on it, at the entry's price."""
-    if any(reason in _MOVED for reason in rows["reason"]):
-        raise UnsupportedOrderError(_NO_SETTERS)
-    expected: Counter[tuple[str, str, float | None]] = Counter()
-    for i, bar in enumerate(rows["fill_bar"]):
-        if bar == last and rows["kind"][i] in _KINDS and rows["kind"][i] != "close":
-            expected.update({("sl", rows["symbol"][i], _price(rows["sl"][i])): 1})
-            expected.update({("tp", rows["symbol"][i], _price(rows["tp"][i])): 1})
-    for i, bar in enumerate(rows["placed_bar"]):
-        kind = rows["kind"][i]
-        if bar != last or kind not in _CONTINGENT:
-            continue
-        key = (kind, rows["symbol"][i], _price(rows["stop"][i] if kind == "sl" else rows["limit"][i]))
-        if not expected[key]:
-            raise UnsupportedOrderError(_NO_SETTERS)
-        expected[key] -= 1
-
-
-def _guarded(strategy: type[Strategy], canceled: dict[int, int]) -> type[Strategy]:
-    """``strategy`` refusing trailing stops where it places them (the error shows the strategy's line)
-    and noting in ``canceled`` the bar on which it cancels an order (the order log does not say)."""
+def _traced(strategy: type[Strategy], trace: _Trace) -> type[Strategy]:
+    """``strategy`` with its engine broker noting in ``trace`` what the order log does not say: the bar
+    on which the strategy cancels an order, the order that opened each trade, and who placed each
+    stop-loss and take-profit (the trade's entry, the strategy, or a trailing stop) on which bar."""
 
     def init(self: Strategy) -> None:
-        broker = self._broker
-        cancel = broker.cancel
+        broker: Broker = self._broker
+        trace.log = broker.log
+        cancel, set_contingent = broker.cancel, broker.set_contingent
+        open_trade, trail = broker._open_trade, broker._trail
+        placer = ["set"]  # outside the broker's own calls, the strategy places them
 
         def noting(order: Order, reason: str) -> None:
             if order.status == OPEN and reason in _BY_STRATEGY:
-                canceled[order.id] = broker.i
+                trace.canceled[order.id] = broker.i
             cancel(order, reason)
 
+        def setting(trade: Trade, kind: str, price: float | None) -> None:
+            set_contingent(trade, kind, price)
+            order = trade.sl_order if kind == "sl" else trade.tp_order
+            if order is not None:
+                trace.brackets.setdefault(order.id, (placer[0], broker.i))
+
+        def opening(order: Order, price: float, size: float, t_idx: int) -> Trade:
+            placer[0] = "entry"
+            try:
+                trade = open_trade(order, price, size, t_idx)
+            finally:
+                placer[0] = "set"
+            trace.entries[trade.id] = order.id
+            return trade
+
+        def trailing(i: int) -> None:
+            placer[0] = "trail"
+            try:
+                trail(i)
+            finally:
+                placer[0] = "set"
+
         broker.cancel = noting  # type: ignore[method-assign]
+        broker.set_contingent = setting  # type: ignore[method-assign]
+        broker._open_trade = opening  # type: ignore[method-assign]
+        broker._trail = trailing  # type: ignore[method-assign]
         strategy.init(self)
 
-    def guard(place: Any) -> Any:
-        def placing(self: Strategy, **kwargs: Any) -> Any:
-            if kwargs.get("trail") is not None or kwargs.get("trail_pct") is not None:
-                raise UnsupportedOrderError(_NO_TRAILING)
-            return place(self, **kwargs)
-
-        return placing
-
     names = {"__module__": strategy.__module__, "__qualname__": strategy.__qualname__}
-    methods = {"init": init, "buy": guard(strategy.buy), "sell": guard(strategy.sell)}
-    return type(strategy.__name__, (strategy,), {**names, **methods})
+    return type(strategy.__name__, (strategy,), {**names, "init": init})
 
 
 def _price(value: float | None) -> float | None:

@@ -146,6 +146,7 @@ class PaperDesk:
                 fills=restored.fills,
                 working=restored.working,
                 seen=restored.seen,
+                trails=restored.trails,
             ),
             runner=runner,
             windows=restored.windows,
@@ -267,6 +268,8 @@ class PaperDesk:
             opened=result.opened,
             canceled=result.canceled,
             cancels=[o.order_id for o in cancels],
+            trailed=result.trailed,
+            placed=result.placed,
         )
         await asyncio.to_thread(self.store.save, state.name, step)
         state.windows.append(window)

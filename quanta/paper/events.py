@@ -17,16 +17,19 @@ like the market data of :mod:`quanta.streaming.schema`::
           account, fill id, order id, the account's fill number (1, 2, … without gaps), symbol,
           signed size, price, commission (cash), fill time (ms UTC)
 
-Ids are deterministic (``<account>:<bar start>:<n>`` for the n-th order decided on a bar), so a runner
-that restarts and decides again produces the same ids, and the broker, which fills each order id at
-most once, never fills twice. The cash of an account follows from its fills alone:
-``cash = capital − Σ (size × price + commission)`` and ``equity = cash + Σ position × last close``.
+Ids are deterministic (``<account>:<bar start>:<n>`` for the n-th order decided on a bar; a stop-loss or
+take-profit the strategy sets on a lot later is ``<entry>:sl:<bar start>`` / ``<entry>:tp:<bar start>``,
+see :func:`bracket_parent`), so a runner that restarts and decides again produces the same ids, and
+the broker, which fills each order id at most once, never fills twice. The cash of an account follows
+from its fills alone: ``cash = capital − Σ (size × price + commission)`` and
+``equity = cash + Σ position × last close``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -37,6 +40,26 @@ from quanta.streaming.events import SYMBOL, DeadLetterReason
 SCHEMA_VERSION = 1
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 _MAX_ID = 200
+SL, TP, TRAIL = ":sl", ":tp", ":trail"
+_BRACKET = re.compile(r"(?P<entry>.+):(?P<kind>sl|tp|trail)(?::\d+)?")
+
+
+def bracket_parent(order_id: str) -> str | None:
+    """The entry whose lot a stop-loss or take-profit order closes, read from its id.
+
+    ``<entry>:sl`` and ``<entry>:tp`` are placed when the entry opens its lot; ``<entry>:sl:<bar start>``
+    and ``<entry>:tp:<bar start>`` are the strategy's (``trade.sl = …`` on that bar); and
+    ``<entry>:trail:<bar start>`` a trailing stop-loss the broker placed again on that bar after the
+    strategy cancelled it. An entry's own id (``<account>:<bar start>:<n>``) never reads as one.
+    """
+    match = _BRACKET.fullmatch(order_id)
+    return None if match is None else match["entry"]
+
+
+def is_take_profit(order_id: str) -> bool:
+    """Whether ``order_id`` names a take-profit (the other brackets are stop-losses)."""
+    match = _BRACKET.fullmatch(order_id)
+    return match is not None and match["kind"] == "tp"
 
 
 class OrderKind(StrEnum):
@@ -71,6 +94,11 @@ class OrderEvent:
     cancel: bool = False
     """The strategy cancelled the working order ``order_id`` (``order.cancel()``, or ``replace``, which
     also places the new order); ``ts`` is when."""
+    trail: float | None = None
+    """A trailing stop-loss on the lot this entry opens: ``trail`` below the highest high since entry
+    (above the lowest low for a short), moved after each bar's close, only tightening."""
+    trail_pct: float | None = None
+    """The same as a fraction of the price (``0.05``: 5 % behind)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,6 +142,10 @@ def encode_order(order: OrderEvent) -> bytes:
         record["ro"] = True
     if order.cancel:
         record["x"] = True
+    if order.trail is not None:
+        record["tr"] = order.trail
+    if order.trail_pct is not None:
+        record["trp"] = order.trail_pct
     return _encode(record, order)
 
 
@@ -139,6 +171,8 @@ def decode_order(data: bytes) -> OrderEvent:
         relative=_flag(record, "r"),
         reduce_only=_flag(record, "ro"),
         cancel=_flag(record, "x"),
+        trail=_price_or_none(record, "tr"),
+        trail_pct=_fraction_or_none(record, "trp"),
     )
 
 
@@ -241,3 +275,10 @@ def _flag(record: dict[str, Any], key: str) -> bool:
 
 def _price_or_none(record: dict[str, Any], key: str) -> float | None:
     return None if record.get(key) is None else _number(record, key, positive=True)
+
+
+def _fraction_or_none(record: dict[str, Any], key: str) -> float | None:
+    value = _price_or_none(record, key)
+    if value is not None and value >= 1:
+        raise _malformed("event", key, "a fraction in (0, 1)", value)
+    return value

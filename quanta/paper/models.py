@@ -74,7 +74,8 @@ class PaperSpec(BaseModel):
     """Non-integer units (crypto-style); otherwise whole units, as the engine's default."""
     order_kinds: tuple[OrderKind, ...] | None = None
     """The order types the strategy may use (a competition's rule); ``None``: all of them. A stop-loss
-    counts as a stop order and a take-profit as a limit order."""
+    (set with the entry or later, trailing or not) counts as a stop order and a take-profit as a limit
+    order."""
 
 
 class PaperDeployment(SQLModel, table=True):
@@ -134,7 +135,11 @@ class PaperOrder(SQLModel, table=True):
     kind: str = Field(max_length=16)
     limit: float | None = None
     stop: float | None = None
-    """Cleared when a stop-limit order's stop triggers (it is a limit order from then on)."""
+    """Cleared when a stop-limit order's stop triggers (it is a limit order from then on); a trailing
+    stop-loss's current level (moved after each bar)."""
+    trail: float | None = None
+    """An entry's trailing stop-loss: a price distance behind the best price (``trail_pct``: a fraction)."""
+    trail_pct: float | None = None
     ts: int = Field(sa_type=sa.BigInteger)
     status: str = Field(default="open", max_length=16)
     reason: str = Field(default="", max_length=200)

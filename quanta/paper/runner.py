@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from quanta.paper.decide import Window
-from quanta.paper.events import OrderEvent, OrderKind, decode_order
+from quanta.paper.events import OrderEvent, OrderKind, bracket_parent, decode_order
 from quanta.paper.models import PaperSpec
 from quanta.sandbox._pool import worker_environment
 from quanta.sandbox.models import SandboxLimits
@@ -101,8 +101,11 @@ class SandboxRunner:
             raise RunnerError("crashed", "the runner answered without orders")
         orders = [self._decoded(item) for item in raw]
         placed = [o for o in orders if not o.cancel]
-        for n, order in enumerate(placed):
+        for n, order in enumerate(o for o in placed if bracket_parent(o.order_id) is None):
             self._check(order, f"{self.account}:{window.start}:{n}")
+        for order in placed:
+            if bracket_parent(order.order_id) is not None:
+                self._check(order, _bracket_id(order, self.account, window))
             self._check_allowed(order)
         for order in orders:
             if order.cancel:
@@ -179,12 +182,13 @@ class SandboxRunner:
             raise RunnerError("crashed", f"the runner sent an order it may not send: {order.order_id}")
 
     def _check_allowed(self, order: OrderEvent) -> None:
-        """Refuse an order type the account's rules do not allow (brackets count as stop and limit)."""
+        """Refuse an order type the account's rules do not allow (brackets count as stop and limit, a
+        trailing stop as a stop)."""
         allowed = self.spec.order_kinds
         if allowed is None:
             return
         used = {order.kind}
-        if order.stop_loss is not None:
+        if order.stop_loss is not None or order.trail is not None or order.trail_pct is not None:
             used.add(OrderKind.STOP)
         if order.take_profit is not None:
             used.add(OrderKind.LIMIT)
@@ -196,8 +200,22 @@ class SandboxRunner:
             )
 
 
+def _bracket_id(order: OrderEvent, account: str, window: Window) -> str:
+    """The id a stop-loss or take-profit the strategy sets on ``window`` is due (``""`` if it has none):
+    ``<entry>:sl:<window start>`` (a stop) or ``<entry>:tp:<window start>`` (a limit), closing the lot
+    of an entry decided earlier."""
+    entry = bracket_parent(order.order_id) or ""
+    kind = {OrderKind.STOP: "sl", OrderKind.LIMIT: "tp"}.get(order.kind)
+    plain = all(v is None for v in (order.stop_loss, order.take_profit, order.trail, order.trail_pct))
+    if kind is None or not (order.reduce_only and plain and _earlier(entry, account, window)):
+        return ""
+    return f"{entry}:{kind}:{window.start}"
+
+
 def _earlier(order_id: str, account: str, window: Window) -> bool:
-    """Whether ``order_id`` is one the runner may have decided before ``window``."""
+    """Whether ``order_id`` is one the runner may have decided before ``window`` (or a stop-loss or
+    take-profit of one)."""
+    order_id = bracket_parent(order_id) or order_id
     start, _, n = order_id.removeprefix(f"{account}:").partition(":")
     return (
         order_id.startswith(f"{account}:") and start.isdigit() and n.isdigit() and int(start) < window.start

@@ -10,7 +10,10 @@ An entry's stop-loss and take-profit are stored with it as the rows of its brack
 stop, and ``<entry>:tp``, a limit), ``waiting`` until the entry opens a lot, then ``open`` with the
 step's time (their place in the broker's queue), and ``filled`` or ``canceled`` (one cancels the other).
 They are the broker's orders, not the strategy's: they are not published on the orders topic (the
-entry's record carries ``sl`` and ``tp``).
+entry's record carries ``sl`` and ``tp``). A trailing entry's row keeps its ``trail``/``trail_pct``
+(its lot's trail after a restart) and its stop-loss row the level the stop trailed to; a stop-loss the
+broker placed again for a trailing lot (``<entry>:trail:<bar start>``) is stored as it is placed. A
+stop-loss or take-profit the strategy set (``<entry>:sl:<bar start>``) is one of its orders.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select, update
 
 from quanta import db
-from quanta.paper.broker import SL, TP, bracket_parent
+from quanta.paper.broker import SL, TP, Trail, bracket_parent
 from quanta.paper.decide import Window
 from quanta.paper.events import FillEvent, OrderEvent, OrderKind
 from quanta.paper.models import PaperBar, PaperFill, PaperOrder
@@ -33,11 +36,13 @@ _FILL_FIELDS = {f.name for f in dataclasses.fields(FillEvent)}
 
 @dataclass(kw_only=True)
 class Restored:
-    """An account as stored: its fills, working orders, every order id, bars, and unpublished records."""
+    """An account as stored: its fills, working orders, every order id, the trailing stops of its entries,
+    bars, and unpublished records."""
 
     fills: list[FillEvent] = field(default_factory=list)
     working: list[OrderEvent] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+    trails: dict[str, Trail] = field(default_factory=dict)
     windows: list[Window] = field(default_factory=list)
     unpublished_orders: list[OrderEvent] = field(default_factory=list)
     unpublished_fills: list[FillEvent] = field(default_factory=list)
@@ -56,6 +61,10 @@ class Step:
     canceled: Sequence[str] = ()
     cancels: Sequence[str] = ()
     """Working orders the strategy cancelled."""
+    trailed: Sequence[tuple[str, float]] = ()
+    """Stop-losses a trailing stop moved (id, level)."""
+    placed: Sequence[OrderEvent] = ()
+    """Stop-losses the broker placed again for a trailing lot."""
 
 
 class PaperStore:
@@ -77,6 +86,9 @@ class PaperStore:
             for row in sorted(orders, key=_arrival):
                 event = _with_brackets(order_event(row), waiting)
                 restored.seen.add(row.order_id)
+                trail = Trail.of(event)
+                if trail is not None:
+                    restored.trails[row.order_id] = trail
                 if row.status == "open":
                     restored.working.append(event)
                 if not row.published:
@@ -107,8 +119,12 @@ class PaperStore:
                 session.exec(
                     update(PaperOrder)
                     .where(col(PaperOrder.account) == account, col(PaperOrder.order_id) == opened.order_id)
-                    .values(status="open", size=opened.size, ts=opened.ts)
+                    .values(status="open", size=opened.size, ts=opened.ts, stop=opened.stop)
                 )
+            for placed in step.placed:
+                row = _order_row(placed)
+                row.published = True
+                session.add(row)
             for fill in step.fills:
                 session.add(_fill_row(fill))
                 _set_status(session, account, fill.order_id, "filled", "")
@@ -128,6 +144,12 @@ class PaperStore:
                 _set_status(session, account, order_id, "canceled", "canceled by strategy")
             for order_id in step.canceled:
                 _set_status(session, account, order_id, "canceled", "its lot closed (one cancels the other)")
+            for order_id, level in step.trailed:
+                session.exec(
+                    update(PaperOrder)
+                    .where(col(PaperOrder.account) == account, col(PaperOrder.order_id) == order_id)
+                    .values(stop=level)
+                )
 
     def mark_published(self, account: str, orders: Iterable[str], fills: Iterable[int]) -> None:
         """Remember that the transport stored these orders (ids) and fills (seqs)."""
@@ -156,20 +178,26 @@ WAITING = "waiting"
 
 
 def _arrival(row: PaperOrder) -> tuple[int, bool, int]:
-    """Queue arrival: by decision time; a step's brackets (placed as it filled) before its new orders."""
-    return row.ts, bracket_parent(row.order_id) is None, row.id or 0
+    """Queue arrival: by decision time; the brackets the broker placed in a step (as it filled, or
+    trailed) before the orders decided on it, which come in the order decided."""
+    entry = bracket_parent(row.order_id)
+    by_broker = entry is not None and not row.order_id.startswith((f"{entry}:sl:", f"{entry}:tp:"))
+    return row.ts, not by_broker, row.id or 0
 
 
 def _brackets(order: OrderEvent) -> list[PaperOrder]:
-    """The waiting bracket rows of an entry (take-profit first, as the engine places them)."""
+    """The waiting bracket rows of an entry (take-profit first, as the engine places them); a trailing
+    entry has a stop-loss row (its level is known once the entry fills)."""
     rows = []
+    trailing = Trail.of(order) is not None
     for suffix, price in ((TP, order.take_profit), (SL, order.stop_loss)):
-        if price is not None:
+        if price is not None or (suffix == SL and trailing):
             loss = suffix == SL
             row = _order_row(order)
             row.order_id, row.size, row.relative = order.order_id + suffix, -order.size, False
             row.kind = (OrderKind.STOP if loss else OrderKind.LIMIT).value
             row.stop, row.limit = (price, None) if loss else (None, price)
+            row.trail = row.trail_pct = None
             row.reduce_only, row.status, row.published = True, WAITING, True
             rows.append(row)
     return rows
@@ -222,6 +250,8 @@ def order_event(row: PaperOrder) -> OrderEvent:
         ts=row.ts,
         relative=row.relative,
         reduce_only=row.reduce_only,
+        trail=row.trail,
+        trail_pct=row.trail_pct,
     )
 
 
@@ -240,5 +270,7 @@ def _order_row(order: OrderEvent) -> PaperOrder:
         kind=order.kind.value,
         limit=order.limit,
         stop=order.stop,
+        trail=order.trail,
+        trail_pct=order.trail_pct,
         ts=order.ts,
     )

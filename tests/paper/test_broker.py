@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
@@ -18,11 +19,10 @@ from hypothesis import strategies as st
 
 from quanta import Strategy
 from quanta.engine import Backtest
-from quanta.engine.errors import StrategyError
 from quanta.engine.result import Result
 from quanta.paper import Account, FillEvent, OrderEvent, OrderKind, PaperBroker
-from quanta.paper.broker import INSUFFICIENT, SL, bracket_parent
-from quanta.paper.decide import UnsupportedOrderError, Window, decide, frame, options
+from quanta.paper.broker import INSUFFICIENT, SL, TP, StepResult, bracket_parent
+from quanta.paper.decide import Window, decide, frame, options
 from quanta.paper.models import PaperCosts, PaperSpec
 from quanta.streaming import Bar
 from tests.paper.conftest import ORIGIN, live_bars
@@ -279,51 +279,153 @@ def test_cancelled_and_replaced_orders_are_taken_off_as_in_the_engine() -> None:
     assert equity == pytest.approx(list(engine_run(bars, Cancels).equity), rel=1e-12)
 
 
-class Trailing(Strategy):
+class Trails(Strategy):
+    """Market, limit and stop entries, long and short, with trailing stops by distance and by fraction
+    (some with a take-profit or a fixed stop-loss too); now and then the strategy takes the newest lot's
+    stop-loss away (its trail places a new one after the next bar) or closes everything."""
+
     def init(self) -> None:
         pass
 
     def next(self) -> None:
-        if not self.position and not self.orders:
-            self.buy(size=1, trail_pct=0.05)
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        if bar % 6 == 0:
+            self.buy(size=0.2, trail_pct=0.02)
+        elif bar % 6 == 1:
+            self.sell(size=3, trail=close * 0.015, tp=close * 0.97)
+        elif bar % 6 == 2:
+            self.buy(size=2, stop=close * 1.003, trail=close * 0.01, sl=close * 0.995)
+        elif bar % 6 == 3:
+            self.sell(size=2, limit=close * 1.002, trail_pct=0.01)
+        elif bar % 6 == 4 and self.trades:
+            self.trades[-1].sl = None
+        if bar % 17 == 16:
+            self.position.close()
 
 
-class MovesItsStop(Strategy):
+class MovesBrackets(Strategy):
+    """Entries with and without brackets; then the strategy moves stop-losses (up and down), sets and
+    moves take-profits, cancels them (``= None``, ``order.cancel()``), moves one with ``replace``, sets
+    one twice or sets and cancels it on the same bar, and sometimes closes everything."""
+
     def init(self) -> None:
         pass
 
     def next(self) -> None:
-        if not self.position and not self.orders:
-            self.buy(size=1, sl=float(self.data.close[-1]) * 0.9)
-        for trade in self.trades:
-            trade.sl = float(self.data.close[-1]) * 0.95
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        if bar % 5 == 0:
+            self.buy(size=0.15, sl=close * 0.97, tp=close * 1.05)
+        elif bar % 5 == 1:
+            self.sell(size=2)
+        elif bar % 5 == 2:
+            self.buy(size=3, limit=close * 0.998)
+        side = self.move(bar, close)
+        brackets = [o for o in self.orders if o.is_contingent]
+        if bar % 7 == 0 and brackets:
+            brackets[0].cancel()
+        elif bar % 11 == 0 and brackets and brackets[-1].kind == "sl":
+            brackets[-1].replace(sl=close * (1 - side * 0.01))
+        elif bar % 9 == 0 and self.trades:
+            self.trades[0].tp = close * 2 if self.trades[0].is_long else close / 2
+            self.trades[0].tp = close * (1 + side * 0.008)  # the second one counts
+        elif bar % 10 == 5 and self.trades:
+            self.trades[-1].sl = close * (1 - side * 0.001)
+            self.trades[-1].sl = None  # set and cancelled on one bar: only the cancel of the old one is sent
+        if bar % 13 == 12:
+            self.position.close()
+
+    def move(self, bar: int, close: float) -> int:
+        """Move every lot's stop-loss and take-profit, or cancel the take-profit; the last lot's side."""
+        side = 1
+        for k, trade in enumerate(self.trades):
+            side = 1 if trade.is_long else -1
+            if (bar + k) % 3 == 0:
+                trade.sl = close * (1 - side * (0.006 if bar % 2 else 0.02))
+            if (bar + k) % 4 == 1:
+                trade.tp = close * (1 + side * 0.012)
+            elif (bar + k) % 4 == 3:
+                trade.tp = None
+        return side
 
 
-class CancelsItsStop(Strategy):
-    def init(self) -> None:
-        pass
+@dataclass
+class Run:
+    """A paper run's fills, its equity at every close, its decisions and what the broker did itself."""
 
-    def next(self) -> None:
-        if not self.position and not self.orders:
-            self.buy(size=1, sl=float(self.data.close[-1]) * 0.9)
-        for order in self.orders:
-            if order.is_contingent:
-                order.cancel()
+    fills: list[FillEvent]
+    equity: list[float]
+    decided: list[OrderEvent]
+    steps: list[StepResult]
 
 
-@pytest.mark.parametrize(
-    ("strategy", "message"), [(Trailing, "trailing"), (MovesItsStop, "sl/tp"), (CancelsItsStop, "sl/tp")]
-)
-def test_trailing_stops_and_bracket_setters_are_refused_rather_than_ignored(
-    strategy: type[Strategy], message: str
-) -> None:
-    with pytest.raises((UnsupportedOrderError, StrategyError), match=message):  # a trailing stop: at its line
-        paper_run(live_bars("GOOG", 10), strategy)
+def paper_steps(bars: Sequence[Bar], strategy: type[Strategy]) -> Run:
+    broker = PaperBroker("acc", capital=SPEC.capital, costs=SPEC.costs)
+    run = Run([], [], [], [])
+    windows: list[Window] = []
+    for b in bars:
+        run.steps.append(broker.step({"GOOG": b}))
+        run.fills += run.steps[-1].fills
+        run.equity.append(broker.account.equity({"GOOG": b.close}))
+        windows.append(Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}))
+        decided = decide(strategy, {}, windows, spec=SPEC, account="acc")
+        run.decided += decided
+        deliver(broker, decided)
+    return run
+
+
+def assert_fills_as_the_engine(bars: Sequence[Bar], run: Run, result: Result) -> None:
+    """Every fill at the engine's bar with the engine's size, every stop-loss and take-profit at the
+    engine's price, and the account's equity at every close the engine's."""
+    log = result.orders.to_pandas()
+    filled = log[log.status == "filled"]
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in run.fills) == sorted(
+        zip(filled.fill_bar, filled.fill_size, strict=True)
+    )
+    exits = filled[filled.kind.isin(["sl", "tp"])]
+    assert sorted(
+        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in run.fills if bracket_parent(f.order_id)
+    ) == (sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True)))
+    assert run.equity == pytest.approx(list(result.equity), rel=1e-12)
+
+
+def test_trailing_stops_fill_as_the_engine_fills_them() -> None:
+    bars = live_bars("GOOG", 400)
+    run = paper_steps(bars, Trails)
+    result = engine_run(bars, Trails)
+    assert_fills_as_the_engine(bars, run, result)
+    entries = [o for o in run.decided if o.trail is not None or o.trail_pct is not None]
+    assert {o.kind for o in entries} == {OrderKind.MARKET, OrderKind.LIMIT, OrderKind.STOP}
+    trailed = [t for step in run.steps for t in step.trailed]
+    placed_again = [o for step in run.steps for o in step.placed]
+    stopped = [f for f in run.fills if bracket_parent(f.order_id) and not f.order_id.endswith(TP)]
+    assert len(trailed) > 200
+    assert len(placed_again) > 5
+    assert len(stopped) > 40
+    assert any(f.order_id in {o.order_id for o in placed_again} for f in run.fills)  # placed again, then hit
+    # A trailing stop-loss fills at the level it trailed to, not where it started.
+    started = {o.order_id: o.stop for step in run.steps for o in step.opened if o.stop is not None}
+    assert sum(f.price != started.get(f.order_id) for f in stopped) > 20
+
+
+def test_stop_losses_and_take_profits_set_moved_and_cancelled_fill_as_the_engine_fills_them() -> None:
+    bars = live_bars("GOOG", 400)
+    run = paper_steps(bars, MovesBrackets)
+    result = engine_run(bars, MovesBrackets)
+    assert_fills_as_the_engine(bars, run, result)
+    log = result.orders.to_pandas()
+    assert {"sl moved", "tp moved", "canceled by strategy"} <= set(log[log.kind.isin(["sl", "tp"])].reason)
+    set_ = [o for o in run.decided if not o.cancel and bracket_parent(o.order_id)]
+    cancels = [o for o in run.decided if o.cancel and bracket_parent(o.order_id)]
+    assert {o.kind for o in set_} == {OrderKind.STOP, OrderKind.LIMIT}
+    assert all(o.order_id.startswith(f"{bracket_parent(o.order_id)}:") for o in set_)
+    assert len(set_) > 100
+    assert len(cancels) > 100
+    assert sum(f.order_id in {o.order_id for o in set_} for f in run.fills) > 20  # moved ones filled
 
 
 @settings(max_examples=12, deadline=None)
 @given(cut=st.integers(min_value=1, max_value=119))
-@pytest.mark.parametrize("strategy", [Kinds, Brackets, Cancels])
+@pytest.mark.parametrize("strategy", [Kinds, Brackets, Cancels, Trails, MovesBrackets])
 def test_a_broker_rebuilt_from_its_fills_and_working_orders_continues_identically(
     strategy: type[Strategy], cut: int
 ) -> None:
@@ -331,7 +433,13 @@ def test_a_broker_rebuilt_from_its_fills_and_working_orders_continues_identicall
     whole, _ = paper_run(bars, strategy)
     before, broker = paper_run(bars[:cut], strategy)
     rebuilt = PaperBroker(
-        "acc", capital=SPEC.capital, costs=SPEC.costs, fills=before, working=broker.working, seen=broker.seen
+        "acc",
+        capital=SPEC.capital,
+        costs=SPEC.costs,
+        fills=before,
+        working=broker.working,
+        seen=broker.seen,
+        trails=broker.trails,
     )
     windows = [Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}) for b in bars[:cut]]
     after: list[FillEvent] = []

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 import pytest
 
+from quanta import Strategy
 from quanta.engine import Backtest
-from quanta.paper import Account, PaperDesk, PaperSpec
-from quanta.paper.decide import Window, frame, options
+from quanta.paper import Account, PaperBroker, PaperDesk, PaperSpec
+from quanta.paper.broker import bracket_parent
+from quanta.paper.decide import Window, decide, frame, options
 from quanta.paper.events import FillEvent, OrderKind, decode_fill, decode_order
 from quanta.paper.models import PaperCosts
 from quanta.paper.runner import RunnerError
@@ -471,3 +473,159 @@ async def test_cancelled_and_replaced_orders_go_through_the_orders_topic(setting
         {"GOOG": bars[-1].close}
     )
     assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+
+
+TRAILS_AND_MOVES = """
+from quanta import Strategy
+
+
+class TrailsAndMoves(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        if bar % 4 == 0:
+            self.buy(size=0.2, trail_pct=0.02, tp=close * 1.03)
+        elif bar % 4 == 1:
+            self.sell(size=3, trail=close * 0.015)
+        elif bar % 4 == 2:
+            self.buy(size=2, limit=close * 0.998, sl=close * 0.97)
+        for k, trade in enumerate(self.trades):
+            side = 1 if trade.is_long else -1
+            if (bar + k) % 3 == 0:
+                trade.sl = close * (1 - side * 0.01)
+            if (bar + k) % 5 == 1:
+                trade.tp = close * (1 + side * 0.012)
+            elif (bar + k) % 5 == 3:
+                trade.tp = None
+        if bar % 9 == 4 and self.trades:
+            self.trades[-1].sl = None  # a trailing lot gets a new one after the next bar
+        if bar % 13 == 12:
+            self.position.close()
+"""
+
+
+def compiled(source: str, name: str) -> type[Strategy]:
+    namespace: dict[str, object] = {}
+    exec(compile(source, f"{name.lower()}.py", "exec"), namespace)  # the reference, in this process
+    strategy = namespace[name]
+    assert isinstance(strategy, type)
+    assert issubclass(strategy, Strategy)
+    return strategy
+
+
+def a_cut_with_moved_stops(
+    bars: Sequence[Bar], spec: PaperSpec, strategy: type[Strategy]
+) -> tuple[int, dict[str, float]]:
+    """The first bar after 60 at whose end the broker holds a stop-loss the trail moved on that bar and
+    one the strategy set: where stopping the desk tests that both are stored. Returns it and the
+    stop-losses working then whose level the trail moved, with their levels."""
+    broker = PaperBroker("pp_tm", capital=spec.capital, costs=spec.costs)
+    windows: list[Window] = []
+    trailed: set[str] = set()
+    for n, b in enumerate(bars, start=1):
+        trailed |= {order_id for order_id, _ in broker.step({"GOOG": b}).trailed}
+        windows.append(Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}))
+        for order in decide(strategy, {}, windows, spec=spec, account="pp_tm"):
+            _ = broker.cancel(order.order_id) if order.cancel else broker.accept(order)
+        working = {o.order_id: o for o in broker.working}
+        moved = {i: o.stop for i, o in working.items() if i in trailed and o.stop is not None}
+        set_ = [i for i in working if bracket_parent(i) and not i.endswith((":sl", ":tp"))]
+        if n > 60 and moved and set_:
+            return n, moved
+    raise AssertionError("no such bar")
+
+
+@pytest.mark.parametrize("settings", BACKENDS, indirect=True)
+async def test_trailing_and_moved_stops_fill_as_the_engine_across_a_desk_restart(settings: Settings) -> None:
+    bars = live_bars("GOOG", 200)
+    spec = SPEC.model_copy(update={"source": TRAILS_AND_MOVES})
+    strategy = compiled(TRAILS_AND_MOVES, "TrailsAndMoves")
+    cut, moved = a_cut_with_moved_stops(bars, spec, strategy)
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_tm", spec)
+        await feed(bus, topics, bars[:cut], desk, cut)
+        live = desk.account_state("pp_tm")
+        assert live is not None
+        stored = PaperStore(settings).load("pp_tm", spec.symbols)
+        assert stored.working == live.working  # trailed levels, moved stops and take-profits stored
+        assert {o.order_id: o.stop for o in stored.working if o.order_id in moved} == moved
+        assert live.trails.items() <= stored.trails.items()  # (and entries that opened no lot)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_tm", spec)
+        await feed(bus, topics, bars[cut - 6 :], desk, len(bars) - cut)  # six bars again: skipped
+        live = desk.account_state("pp_tm")
+        assert live is not None
+        assert PaperStore(settings).load("pp_tm", spec.symbols).working == live.working
+    bus.close()
+    published = [decode_fill(m.value) async for m in fills_seen]
+    records = [decode_order(m.value) async for m in orders_seen]
+    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
+    result = Backtest(frame(windows, spec.symbols), strategy, **options(spec)).run()
+    log = result.orders.to_pandas()
+    assert {"sl moved", "tp moved"} <= set(log.reason)
+    filled = log[log.status == "filled"]
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in published) == sorted(
+        zip(filled.fill_bar, filled.fill_size, strict=True)
+    )
+    exits = filled[filled.kind.isin(["sl", "tp"])]
+    assert len(exits) > 40
+    assert sorted(
+        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in published if bracket_parent(f.order_id)
+    ) == (sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True)))
+    assert any(":trail:" in f.order_id for f in published)  # a trailing stop placed again, then hit
+    assert any(o.trail_pct is not None for o in records)
+    assert any(o.trail is not None for o in records)
+    assert sum(bracket_parent(o.order_id) is not None and not o.cancel for o in records) > 40  # set
+    assert sum(bracket_parent(o.order_id) is not None and o.cancel for o in records) > 40  # moved, cancelled
+    assert [f.seq for f in published] == list(range(1, len(published) + 1))
+    assert PaperStore(settings).fills("pp_tm") == published
+    equity = Account.replay(spec.capital, published).equity({"GOOG": bars[-1].close})
+    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+
+
+TRAIL_AND_TAKE_PROFIT = """
+from quanta import Strategy
+
+
+class TrailAndTakeProfit(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        if len(self.data.close) == 5:
+            self.buy(size=2, trail_pct=0.5)
+        if len(self.data.close) == 10:
+            self.trades[0].tp = self.data.close[-1] * 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("allowed", "message"),
+    [
+        ((OrderKind.MARKET,), "stop orders are not allowed here (allowed: market)"),
+        ((OrderKind.MARKET, OrderKind.STOP), "limit orders are not allowed here (allowed: market, stop)"),
+    ],
+    ids=["trailing-stop", "take-profit-set"],
+)
+async def test_a_trailing_stop_counts_as_a_stop_and_a_take_profit_set_later_as_a_limit(
+    settings: Settings, allowed: tuple[OrderKind, ...], message: str
+) -> None:
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    failures: list[RunnerError] = []
+
+    async def failed(account: str, error: RunnerError) -> None:
+        failures.append(error)
+
+    spec = SPEC.model_copy(update={"source": TRAIL_AND_TAKE_PROFIT, "order_kinds": allowed})
+    async with PaperDesk(bus, topics, settings) as desk:
+        desk.on_failure = failed
+        await desk.add("pp_rules", spec)
+        for bar in live_bars("GOOG", 20):
+            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
+        await wait_for(lambda: failures)
+    [error] = failures
+    assert (error.kind, error.message) == ("strategy", message)
