@@ -15,7 +15,10 @@ An entry order with a stop-loss or take-profit (``OrderEvent.stop_loss``/``take_
 (``<entry>:tp``) closing that lot, one cancelling the other, queued as the engine queues them (the
 stop-loss ahead with the closes, the take-profit behind). After a market entry they are checked in the
 entry bar too, after a stop entry when its take-profit is reached and its stop-loss is not; otherwise
-from the next bar. Other orders reduce the lots oldest first, as the engine's ``hedging=False`` does.
+from the next bar. A close of one lot (the engine's ``trade.close(portion)``, its id naming the lot:
+``<entry>:close:<bar start>:<n>``) reduces that lot by its size, slipped and without spread, as the
+engine's; its brackets then close what is left of it, or are cancelled with it. Other orders reduce the
+lots oldest first, as the engine's ``hedging=False`` does.
 
 An entry with a trailing stop (``OrderEvent.trail``/``trail_pct``) gives its lot a stop-loss at the
 tighter of its ``stop_loss`` and the trail behind the entry price; after each bar's fills the broker
@@ -48,6 +51,7 @@ from quanta.paper.events import (
     OrderKind,
     bracket_parent,
     is_take_profit,
+    lot_of,
 )
 from quanta.paper.models import PaperCosts
 from quanta.streaming.events import Bar, interval_ms
@@ -119,10 +123,10 @@ class Lots:
         return next((lot.size for lot in self._open.get(symbol, []) if lot.entry == entry), 0.0)
 
     def book(self, fill: FillEvent) -> tuple[list[str], bool]:
-        """Apply ``fill``: a bracket reduces its lot, other fills the opposite lots oldest first and open
-        a lot with the rest. Returns the lots it closed and whether it opened one."""
+        """Apply ``fill``: a bracket or close of a lot reduces that lot, other fills the opposite lots
+        oldest first and open a lot with the rest. Returns the lots it closed and whether it opened one."""
         lots = self._open.setdefault(fill.symbol, [])
-        parent = bracket_parent(fill.order_id)
+        parent = lot_of(fill.order_id)
         if parent is not None:
             targets = [lot for lot in lots if lot.entry == parent]
         else:
@@ -317,7 +321,7 @@ class PaperBroker:
                 continue
             self._working.remove(working)
             order = working.order
-            is_exit = bracket_parent(order.order_id) is not None
+            is_exit = lot_of(order.order_id) is not None
             fill = self._exit(order, price, bar) if is_exit else self._execute(order, price, bar)
             if isinstance(fill, str):
                 result.rejected.append((order.order_id, fill))
@@ -402,10 +406,13 @@ class PaperBroker:
         return bar.open
 
     def _exit(self, order: OrderEvent, price: float, bar: Bar) -> FillEvent | str:
-        """A bracket closes its whole lot at ``price`` (slipped, no spread), as the engine's exits."""
-        held = self.lots.size(bracket_parent(order.order_id) or "", order.symbol)
+        """A bracket closes its whole lot, a close at most its own size of it (the engine's
+        ``_fill_exit``), at ``price`` slipped, without spread, as the engine's exits."""
+        held = self.lots.size(lot_of(order.order_id) or "", order.symbol)
         if not held:
             return NOTHING_TO_CLOSE
+        if bracket_parent(order.order_id) is None:  # a close: the lot's size at most
+            held = copysign(min(abs(order.size), abs(held)), held)
         exit_price = price * (1 - copysign(self._slip, held)) if self._slip else price
         fill = self._fill(order, bar, [(-held, exit_price, self._commission(held, exit_price))])
         self.account.apply(fill)

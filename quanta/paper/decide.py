@@ -12,8 +12,9 @@ its entry (``trail``/``trail_pct``; the broker moves the lot's stop-loss after e
 does). A stop-loss or take-profit the strategy sets or moves on the last bar (``trade.sl = …``,
 ``trade.tp = …``, ``replace`` of a bracket) comes as a new order naming its lot,
 ``<entry>:sl:<bar start>`` / ``<entry>:tp:<bar start>``, with the cancel of the one it replaces; one it
-cancels (``= None``, ``order.cancel()``) as that cancel alone. Target orders are refused with
-:class:`UnsupportedOrderError`.
+cancels (``= None``, ``order.cancel()``) as that cancel alone. A close of one lot (``trade.close(portion)``;
+``position.close()`` is one per lot) names it, ``<entry>:close:<bar start>:<n>``, so the broker reduces
+that lot, as the engine does. Target orders are refused with :class:`UnsupportedOrderError`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from quanta.engine import Backtest
 from quanta.engine.broker import Broker
 from quanta.engine.errors import DataError
 from quanta.engine.orders import OPEN, Order, Trade
-from quanta.paper.events import SL, TP, TRAIL, OrderEvent, OrderKind
+from quanta.paper.events import CLOSE, SL, TP, TRAIL, OrderEvent, OrderKind
 from quanta.paper.models import PaperSpec
 from quanta.strategy import Strategy
 from quanta.streaming.events import interval_ms
@@ -142,8 +143,9 @@ def decide(
 
 
 class _Ids:
-    """The engine's orders as paper orders: the strategy's with ids ``<account>:<bar start>:<n>`` (closes
-    first, as the engine queues them, then the others as placed), stop-losses and take-profits with
+    """The engine's orders as paper orders: the strategy's numbered on the bar they were placed on (closes
+    first, as the engine queues them, then the others as placed), ``<account>:<bar start>:<n>``, and a
+    close of a lot ``<entry>:close:<bar start>:<n>`` (``close_parent``); stop-losses and take-profits with
     their lot's entry id and a suffix (``bracket_parent``)."""
 
     def __init__(
@@ -156,14 +158,20 @@ class _Ids:
         """The id of the strategy's order in row ``i``."""
         bar = self.rows["placed_bar"][i]
         n = _placed(self.rows, bar, self.trace.canceled).index(i)
+        if self.rows["kind"][i] == "close":  # the lot it closes, and the place the close took
+            return f"{self.entry_id(self.trace.log[i])}{CLOSE}:{self.windows[bar].start}:{n}"
         return f"{self.account}:{self.windows[bar].start}:{n}"
+
+    def entry_id(self, order: Order) -> str:
+        """The id of the entry that opened the lot ``order`` (a close, stop-loss or take-profit) acts on."""
+        trade = order.parent
+        assert isinstance(trade, Trade)
+        return self.order_id(self.index[self.trace.entries[trade.id]])
 
     def bracket_id(self, i: int) -> str:
         """The id of the stop-loss or take-profit in row ``i``."""
         order = self.trace.log[i]
-        trade = order.parent
-        assert isinstance(trade, Trade)
-        entry = self.order_id(self.index[self.trace.entries[trade.id]])
+        entry = self.entry_id(order)
         placer, bar = self.trace.brackets[order.id]
         if placer == "entry":
             return entry + (SL if order.kind == "sl" else TP)

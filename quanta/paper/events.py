@@ -17,12 +17,13 @@ like the market data of :mod:`quanta.streaming.schema`::
           account, fill id, order id, the account's fill number (1, 2, … without gaps), symbol,
           signed size, price, commission (cash), fill time (ms UTC)
 
-Ids are deterministic (``<account>:<bar start>:<n>`` for the n-th order decided on a bar; a stop-loss or
-take-profit the strategy sets on a lot later is ``<entry>:sl:<bar start>`` / ``<entry>:tp:<bar start>``,
-see :func:`bracket_parent`), so a runner that restarts and decides again produces the same ids, and
-the broker, which fills each order id at most once, never fills twice. The cash of an account follows
-from its fills alone: ``cash = capital − Σ (size × price + commission)`` and
-``equity = cash + Σ position × last close``.
+Ids are deterministic (``<account>:<bar start>:<n>`` for the n-th order decided on a bar; a close of one
+lot, ``trade.close(portion)``, is ``<entry>:close:<bar start>:<n>``, see :func:`close_parent`; a
+stop-loss or take-profit the strategy sets on a lot later is ``<entry>:sl:<bar start>`` /
+``<entry>:tp:<bar start>``, see :func:`bracket_parent`), so a runner that restarts and decides again
+produces the same ids, and the broker, which fills each order id at most once, never fills twice.
+The cash of an account follows from its fills alone: ``cash = capital − Σ (size × price + commission)``
+and ``equity = cash + Σ position × last close``.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from quanta.streaming.events import SYMBOL, DeadLetterReason
 SCHEMA_VERSION = 1
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 _MAX_ID = 200
-SL, TP, TRAIL = ":sl", ":tp", ":trail"
+SL, TP, TRAIL, CLOSE = ":sl", ":tp", ":trail", ":close"
 _BRACKET = re.compile(r"(?P<entry>.+):(?P<kind>sl|tp|trail)(?::\d+)?")
+_CLOSE = re.compile(r"(?P<entry>.+:\d+:\d+):close:\d+:\d+")
 
 
 def bracket_parent(order_id: str) -> str | None:
@@ -54,6 +56,22 @@ def bracket_parent(order_id: str) -> str | None:
     """
     match = _BRACKET.fullmatch(order_id)
     return None if match is None else match["entry"]
+
+
+def close_parent(order_id: str) -> str | None:
+    """The entry whose lot a close order reduces, read from its id ``<entry>:close:<bar start>:<n>``.
+
+    The engine's ``trade.close(portion)`` (``position.close()`` is one per lot) closes that trade, not the
+    oldest; its order takes the n-th place among the orders decided on that bar, as any other order
+    does. An entry's own id (``<account>:<bar start>:<n>``) never reads as one.
+    """
+    match = _CLOSE.fullmatch(order_id)
+    return None if match is None else match["entry"]
+
+
+def lot_of(order_id: str) -> str | None:
+    """The entry whose lot the order ``order_id`` acts on alone: a stop-loss, take-profit or close of it."""
+    return bracket_parent(order_id) or close_parent(order_id)
 
 
 def is_take_profit(order_id: str) -> bool:
@@ -89,8 +107,9 @@ class OrderEvent:
     """``size`` is a signed fraction of the available margin (the engine's ``buy(size=0.5)``), sized by
     the broker at the fill price; otherwise it is a number of units."""
     reduce_only: bool = False
-    """A close (the engine's ``position.close()``): it goes ahead of the working orders, fills at most
-    the opposite position and is dropped when there is none."""
+    """A close (the engine's ``trade.close()``, ``position.close()``): it goes ahead of the working
+    orders and fills at most the lot its id names (:func:`close_parent`; an older record without one:
+    the opposite position), and is dropped when that is closed already."""
     cancel: bool = False
     """The strategy cancelled the working order ``order_id`` (``order.cancel()``, or ``replace``, which
     also places the new order); ``ts`` is when."""

@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from quanta.paper.decide import Window
-from quanta.paper.events import OrderEvent, OrderKind, bracket_parent, decode_order
+from quanta.paper.events import (
+    CLOSE,
+    OrderEvent,
+    OrderKind,
+    bracket_parent,
+    close_parent,
+    decode_order,
+    lot_of,
+)
 from quanta.paper.models import PaperSpec
 from quanta.sandbox._pool import worker_environment
 from quanta.sandbox.models import SandboxLimits
@@ -102,7 +110,7 @@ class SandboxRunner:
         orders = [self._decoded(item) for item in raw]
         placed = [o for o in orders if not o.cancel]
         for n, order in enumerate(o for o in placed if bracket_parent(o.order_id) is None):
-            self._check(order, f"{self.account}:{window.start}:{n}")
+            self._check(order, _order_id(order, self.account, window, n))
         for order in placed:
             if bracket_parent(order.order_id) is not None:
                 self._check(order, _bracket_id(order, self.account, window))
@@ -200,6 +208,20 @@ class SandboxRunner:
             )
 
 
+def _order_id(order: OrderEvent, account: str, window: Window, n: int) -> str:
+    """The id the ``n``-th order the strategy places on ``window`` is due: ``<account>:<window start>:<n>``,
+    or for a close of one lot (reduce-only, at the market, nothing else) ``<entry>:close:<window start>:<n>``
+    naming the lot of an entry decided earlier (``""`` if it may have none)."""
+    entry = close_parent(order.order_id)
+    if entry is None:
+        return f"{account}:{window.start}:{n}"
+    prices = (order.limit, order.stop, order.stop_loss, order.take_profit, order.trail, order.trail_pct)
+    close = order.reduce_only and order.kind is OrderKind.MARKET and not order.relative
+    if not (close and all(v is None for v in prices) and _earlier(entry, account, window)):
+        return ""
+    return f"{entry}{CLOSE}:{window.start}:{n}"
+
+
 def _bracket_id(order: OrderEvent, account: str, window: Window) -> str:
     """The id a stop-loss or take-profit the strategy sets on ``window`` is due (``""`` if it has none):
     ``<entry>:sl:<window start>`` (a stop) or ``<entry>:tp:<window start>`` (a limit), closing the lot
@@ -213,9 +235,9 @@ def _bracket_id(order: OrderEvent, account: str, window: Window) -> str:
 
 
 def _earlier(order_id: str, account: str, window: Window) -> bool:
-    """Whether ``order_id`` is one the runner may have decided before ``window`` (or a stop-loss or
-    take-profit of one)."""
-    order_id = bracket_parent(order_id) or order_id
+    """Whether ``order_id`` is one the runner may have decided before ``window`` (or a stop-loss,
+    take-profit or close of one)."""
+    order_id = lot_of(order_id) or order_id
     start, _, n = order_id.removeprefix(f"{account}:").partition(":")
     return (
         order_id.startswith(f"{account}:") and start.isdigit() and n.isdigit() and int(start) < window.start

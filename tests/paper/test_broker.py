@@ -21,8 +21,9 @@ from quanta import Strategy
 from quanta.engine import Backtest
 from quanta.engine.result import Result
 from quanta.paper import Account, FillEvent, OrderEvent, OrderKind, PaperBroker
-from quanta.paper.broker import INSUFFICIENT, SL, TP, StepResult, bracket_parent
+from quanta.paper.broker import INSUFFICIENT, SL, TP, Lots, StepResult, bracket_parent
 from quanta.paper.decide import Window, decide, frame, options
+from quanta.paper.events import close_parent
 from quanta.paper.models import PaperCosts, PaperSpec
 from quanta.streaming import Bar
 from tests.paper.conftest import ORIGIN, live_bars
@@ -423,9 +424,69 @@ def test_stop_losses_and_take_profits_set_moved_and_cancelled_fill_as_the_engine
     assert sum(f.order_id in {o.order_id for o in set_} for f in run.fills) > 20  # moved ones filled
 
 
+class ClosesLots(Strategy):
+    """Several lots in one symbol, most with a stop-loss and a take-profit, long for 40 bars then short
+    for 40: the strategy closes the newest lot, halves the second (``trade.close(0.5)``, rounded as the
+    engine rounds), closes a third of the newest twice on one bar, and at each turn closes everything."""
+
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        side = 1 if bar // 40 % 2 == 0 else -1
+        if bar % 40 == 39:
+            self.position.close()  # one close per lot
+            return
+        order = self.buy if side > 0 else self.sell
+        if bar % 4 == 0:
+            order(size=0.1, sl=close * (1 - side * 0.05), tp=close * (1 + side * 0.06))
+        elif bar % 4 == 1:
+            order(size=5, sl=close * (1 - side * 0.03), tp=close * (1 + side * 0.04))
+        elif bar % 4 == 2:
+            order(size=7)
+        trades = self.trades
+        if bar % 5 == 3 and len(trades) >= 2:
+            trades[-1].close()  # the newest, not the oldest
+        elif bar % 5 == 1 and len(trades) >= 3:
+            trades[1].close(0.5)
+        elif bar % 7 == 6 and trades:
+            trades[-1].close(1 / 3)
+            trades[-1].close(1 / 3)  # twice on one bar: two orders
+
+
+def test_closes_of_one_lot_and_partial_closes_fill_as_the_engine_fills_them() -> None:
+    bars = live_bars("GOOG", 400)
+    run = paper_steps(bars, ClosesLots)
+    result = engine_run(bars, ClosesLots)
+    assert_fills_as_the_engine(bars, run, result)
+    log = result.orders.to_pandas()
+    filled = log[log.status == "filled"]
+    # Every fill opens or closes a lot (no order nets against another): its price is the engine's too.
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size, f.price) for f in run.fills) == sorted(
+        zip(filled.fill_bar, filled.fill_size, filled.fill_price, strict=True)
+    )
+    closes = [o for o in run.decided if o.reduce_only and not bracket_parent(o.order_id)]
+    assert len(closes) > 60
+    assert all(close_parent(o.order_id) for o in closes)  # every close names its lot
+    newer, partly, reduced_then_exited = 0, set(), 0
+    lots = Lots()
+    for fill in run.fills:
+        entry = close_parent(fill.order_id)
+        if entry is not None:
+            newer += lots.open()[0][1] != entry
+            if abs(fill.size) < abs(lots.size(entry, "GOOG")):
+                partly.add(entry)
+        reduced_then_exited += bracket_parent(fill.order_id) in partly
+        lots.book(fill)
+    assert newer > 10  # a close of a lot other than the oldest
+    assert len(partly) > 10  # lots partly closed …
+    assert reduced_then_exited > 3  # … whose brackets then closed what was left, as in the engine
+
+
 @settings(max_examples=12, deadline=None)
 @given(cut=st.integers(min_value=1, max_value=119))
-@pytest.mark.parametrize("strategy", [Kinds, Brackets, Cancels, Trails, MovesBrackets])
+@pytest.mark.parametrize("strategy", [Kinds, Brackets, Cancels, Trails, MovesBrackets, ClosesLots])
 def test_a_broker_rebuilt_from_its_fills_and_working_orders_continues_identically(
     strategy: type[Strategy], cut: int
 ) -> None:

@@ -19,7 +19,7 @@ from quanta.engine import Backtest
 from quanta.paper import Account, PaperBroker, PaperDesk, PaperSpec
 from quanta.paper.broker import bracket_parent
 from quanta.paper.decide import Window, decide, frame, options
-from quanta.paper.events import FillEvent, OrderKind, decode_fill, decode_order
+from quanta.paper.events import FillEvent, OrderKind, close_parent, decode_fill, decode_order
 from quanta.paper.models import PaperCosts
 from quanta.paper.runner import RunnerError
 from quanta.paper.store import PaperStore
@@ -583,6 +583,100 @@ async def test_trailing_and_moved_stops_fill_as_the_engine_across_a_desk_restart
     assert sum(bracket_parent(o.order_id) is not None and o.cancel for o in records) > 40  # moved, cancelled
     assert [f.seq for f in published] == list(range(1, len(published) + 1))
     assert PaperStore(settings).fills("pp_tm") == published
+    equity = Account.replay(spec.capital, published).equity({"GOOG": bars[-1].close})
+    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+
+
+CLOSES_LOTS = """
+from quanta import Strategy
+
+
+class ClosesLots(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        bar, close = len(self.data.close), float(self.data.close[-1])
+        side = 1 if bar // 40 % 2 == 0 else -1
+        if bar % 40 == 39:
+            self.position.close()
+            return
+        order = self.buy if side > 0 else self.sell
+        if bar % 4 == 0:
+            order(size=0.1, sl=close * (1 - side * 0.05), tp=close * (1 + side * 0.06))
+        elif bar % 4 == 1:
+            order(size=5, sl=close * (1 - side * 0.03), tp=close * (1 + side * 0.04))
+        elif bar % 4 == 2:
+            order(size=7)
+        trades = self.trades
+        if bar % 5 == 3 and len(trades) >= 2:
+            trades[-1].close()
+        elif bar % 5 == 1 and len(trades) >= 3:
+            trades[1].close(0.5)
+        elif bar % 7 == 6 and trades:
+            trades[-1].close(1 / 3)
+            trades[-1].close(1 / 3)
+"""
+
+
+def a_cut_with_a_newer_lot_closing(bars: Sequence[Bar], spec: PaperSpec, strategy: type[Strategy]) -> int:
+    """The first bar after 60 at whose end a close of a lot other than the oldest is working and a lot
+    has been partly closed before: where stopping the desk tests that both survive."""
+    broker = PaperBroker("pp_cl", capital=spec.capital, costs=spec.costs)
+    windows: list[Window] = []
+    partly = False
+    for n, b in enumerate(bars, start=1):
+        for fill in broker.step({"GOOG": b}).fills:
+            entry = close_parent(fill.order_id)
+            partly |= entry is not None and broker.lots.size(entry, "GOOG") != 0  # closed in part
+        windows.append(Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}))
+        for order in decide(strategy, {}, windows, spec=spec, account="pp_cl"):
+            _ = broker.cancel(order.order_id) if order.cancel else broker.accept(order)
+        lots = broker.lots.open()
+        closing = [close_parent(o.order_id) for o in broker.working]
+        if n > 60 and partly and lots and any(c not in {None, lots[0][1]} for c in closing):
+            return n
+    raise AssertionError("no such bar")
+
+
+@pytest.mark.parametrize("settings", BACKENDS, indirect=True)
+async def test_closes_of_one_lot_fill_as_the_engine_across_a_desk_restart(settings: Settings) -> None:
+    bars = live_bars("GOOG", 200)
+    spec = SPEC.model_copy(update={"source": CLOSES_LOTS})
+    strategy = compiled(CLOSES_LOTS, "ClosesLots")
+    cut = a_cut_with_a_newer_lot_closing(bars, spec, strategy)
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_cl", spec)
+        await feed(bus, topics, bars[:cut], desk, cut)
+        live = desk.account_state("pp_cl")
+        assert live is not None
+        assert any(close_parent(o.order_id) for o in live.working)
+        assert PaperStore(settings).load("pp_cl", spec.symbols).working == live.working
+        lots = live.lots.open()
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add("pp_cl", spec)
+        live = desk.account_state("pp_cl")
+        assert live is not None
+        assert live.lots.open() == lots  # the lots, from the stored fills, as they were
+        await feed(bus, topics, bars[cut - 6 :], desk, len(bars) - cut)  # six bars again: skipped
+    bus.close()
+    published = [decode_fill(m.value) async for m in fills_seen]
+    records = [decode_order(m.value) async for m in orders_seen]
+    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
+    result = Backtest(frame(windows, spec.symbols), strategy, **options(spec)).run()
+    log = result.orders.to_pandas()
+    filled = log[log.status == "filled"]
+    assert (log.kind == "close").sum() > 30
+    # Every fill opens or closes a lot (none nets against another): bar, size and price the engine's.
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size, f.price) for f in published) == sorted(
+        zip(filled.fill_bar, filled.fill_size, filled.fill_price, strict=True)
+    )
+    assert sum(bracket_parent(f.order_id) is not None for f in published) > 20
+    assert sum(close_parent(o.order_id) is not None for o in records) == (log.kind == "close").sum()
+    assert [f.seq for f in published] == list(range(1, len(published) + 1))
+    assert PaperStore(settings).fills("pp_cl") == published
     equity = Account.replay(spec.capital, published).equity({"GOOG": bars[-1].close})
     assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
 

@@ -1,6 +1,6 @@
 """The orders topic's records: the trailing-stop fields are optional additions to schema version 1, the
-ids of stop-losses and take-profits name their lot's entry, and the host takes one the strategy set only
-under the id it is due."""
+ids of stop-losses, take-profits and closes of one lot name their lot's entry, and the host takes one
+the strategy set or closed only under the id it is due."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from quanta.paper import OrderEvent, OrderKind, decode_order, encode_order
 from quanta.paper.decide import Window
-from quanta.paper.events import bracket_parent, is_take_profit
-from quanta.paper.runner import _bracket_id
+from quanta.paper.events import bracket_parent, close_parent, is_take_profit, lot_of
+from quanta.paper.runner import _bracket_id, _order_id
 from quanta.streaming.errors import MalformedEventError
 
 OLD = (
@@ -85,3 +85,47 @@ def test_the_host_takes_a_stop_loss_or_take_profit_set_by_the_strategy_only_unde
         **price,
     )
     assert (_bracket_id(order, "pp_1", window) == order_id) is due
+
+
+@pytest.mark.parametrize(
+    ("order_id", "entry"),
+    [
+        ("pp_1:1000:0:close:5000:0", "pp_1:1000:0"),
+        ("pp_1:1000:2:close:5000:3", "pp_1:1000:2"),
+        ("a:close:1:1000:0:close:5000:1", "a:close:1:1000:0"),  # an account may look like anything
+        ("pp_1:1000:0", None),
+        ("a:close:1000:0", None),  # an entry of the account "a:close"
+        ("pp_1:1000:0:close:5000", None),
+        ("pp_1:1000:0:sl:5000", None),
+    ],
+)
+def test_a_close_id_names_the_lot_it_closes(order_id: str, entry: str | None) -> None:
+    assert close_parent(order_id) == entry
+    assert bracket_parent(order_id) is None or entry is None
+    assert lot_of(order_id) == (entry or bracket_parent(order_id))
+
+
+@pytest.mark.parametrize(
+    ("order_id", "n", "fields", "due"),
+    [
+        ("pp_1:5000:0", 0, {}, True),
+        ("pp_1:5000:1", 0, {}, False),  # not its place
+        ("pp_1:1000:0:close:5000:0", 0, {"reduce_only": True}, True),
+        ("pp_1:1000:0:close:5000:2", 2, {"reduce_only": True}, True),
+        ("pp_1:1000:0:close:5000:0", 1, {"reduce_only": True}, False),  # not its place
+        ("pp_1:1000:0:close:4000:0", 0, {"reduce_only": True}, False),  # not this bar's
+        ("pp_1:5000:0:close:5000:1", 1, {"reduce_only": True}, False),  # an entry of this bar has no lot
+        ("pp_2:1000:0:close:5000:0", 0, {"reduce_only": True}, False),  # another account's lot
+        ("pp_1:1000:0:close:5000:0", 0, {}, False),  # a close only reduces
+        ("pp_1:1000:0:close:5000:0", 0, {"reduce_only": True, "relative": True}, False),
+        ("pp_1:1000:0:close:5000:0", 0, {"reduce_only": True, "kind": OrderKind.STOP, "stop": 9.0}, False),
+        ("pp_1:1000:0:close:5000:0", 0, {"reduce_only": True, "limit": 9.0}, False),  # at the market
+    ],
+)
+def test_the_host_takes_a_close_of_one_lot_only_under_the_id_it_is_due(
+    order_id: str, n: int, fields: dict[str, object], due: bool
+) -> None:
+    window = Window(5000, {"GOOG": (1.0, 1.0, 1.0, 1.0, 1.0)})
+    order = OrderEvent(account="pp_1", order_id=order_id, symbol="GOOG", size=-2, ts=6000, **fields)  # type: ignore[arg-type]
+    assert (_order_id(order, "pp_1", window, n) == order_id) is due
+    assert decode_order(encode_order(order)) == order  # the id is all a close adds: schema 1 as it was
