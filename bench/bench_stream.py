@@ -18,8 +18,10 @@ Two parts, on a throwaway Kafka broker (``quanta.testing.services.kafka_server``
   Before the feed starts, every job process has its partitions (each reports its assignment; the
   reports must cover the partitions once) and a few priming ticks have gone all the way to the client.
   For each final bar (a delta without ``"f"``: forming bars are provisional) the client records when it
-  parsed it: *tick → client* is that minus each of the bar's ticks' creation times (ticks are evenly
-  paced, so a bar of ``n`` ticks stands for ``n`` evenly spread ones); *close → client* is that minus
+  parsed it: *tick → final* is that minus each of the bar's ticks' creation times (ticks are evenly
+  paced, so a bar of ``n`` ticks stands for ``n`` evenly spread ones); *first seen* (the goal's
+  measure: what a chart shows) is from a tick's creation to the first delta — forming or final — whose
+  tick count includes it (:func:`first_seen`); *close → client* is that minus
   the window's end, which includes the watermark wait (``close_delay_s``: 0.5 s for ``BarJob``, 2.5 s
   for Flink); *after the wait* subtracts it. *Sustained* is the pace at which the measured window's
   ticks reached the client in bars (:func:`summarise`): the rate offered for a job that keeps up, its
@@ -134,7 +136,11 @@ def local_stages() -> None:
 
 async def kafka_stages(bootstrap: str) -> None:
     topics = Topics(namespace=f"bench-{uuid.uuid4().hex[:6]}.")
-    names = [topics.ticks, topics.dead_letters, *(topics.bars(i) for i in ("1s", "1m"))]
+    names = [
+        topics.ticks,
+        topics.dead_letters,
+        *(t(i) for t in (topics.bars, topics.forming) for i in ("1s", "1m")),
+    ]
     await ensure_topics(bootstrap, names, partitions=PARTITIONS)
     data = ticks(STAGE_TICKS, origin_ms=int(time.time() * 1000) - 3_600_000)
     records = [(t.symbol.encode(), encode_tick(t), t.ts) for t in data]
@@ -486,8 +492,8 @@ async def end_to_end(
     bootstrap: str, target: int, setup: Setup, workdir: Path, broker_pids: list[int]
 ) -> dict[str, Any]:
     topics = Topics(namespace=f"e2e-{uuid.uuid4().hex[:6]}.")
-    await ensure_topics(bootstrap, [topics.ticks, topics.dead_letters, topics.bars("1s"), topics.bars("1m")],
-                        partitions=PARTITIONS)  # fmt: skip
+    outputs = [name(i) for name in (topics.bars, topics.forming) for i in ("1s", "1m")]
+    await ensure_topics(bootstrap, [topics.ticks, topics.dead_letters, *outputs], partitions=PARTITIONS)
     received: list[tuple[float, dict[str, Any]]] = []
     inbox = Inbox()
     if setup.kind == "flink":
@@ -614,6 +620,9 @@ def summarise(
         after_close.append(at - (bar["t"] + 1000) / 1000)
     delivered = len(per_tick)
     per_tick.extend([float("inf")] * max(0, measured - delivered))
+    seen = first_seen(received, window)
+    seen.extend([float("inf")] * max(0, measured - len(seen)))
+    seen.sort()
     after_close.extend([float("inf")] * (len(SYMBOLS) * round(WINDOW_S) - len(after_close)))
     per_tick.sort()
     after_close.sort()
@@ -628,12 +637,36 @@ def summarise(
         "delivered": delivered / measured if measured else float("nan"),
         "tick_p50": quantile(per_tick, 0.5),
         "tick_p99": quantile(per_tick, 0.99),
+        "seen_p50": quantile(seen, 0.5),
+        "seen_p99": quantile(seen, 0.99),
         "close_p50": quantile(after_close, 0.5),
         "close_p99": quantile(after_close, 0.99),
         "wait_p50": quantile(after_close, 0.5) - close_delay_s,
         "wait_p99": quantile(after_close, 0.99) - close_delay_s,
         "bars": len(window),
     }
+
+
+def first_seen(
+    received: list[tuple[float, dict[str, Any]]], window: list[tuple[float, str, dict[str, Any]]]
+) -> list[float]:
+    """For every tick of the measured windows' final bars: from its creation to the first bar — forming
+    or final — that held it reaching the client (a window's deltas only grow its tick count ``n``: the
+    ticks ``prev n .. n - 1`` are first seen with the delta that reached ``n``; creation times as in
+    :func:`summarise`, evenly spread over the final count)."""
+    finals = {(topic, bar["t"]): bar["n"] for _, topic, bar in window}
+    arrivals: dict[tuple[str, int], list[tuple[float, int]]] = {}
+    for at, frame in received:
+        key = (frame["topic"], frame["data"]["t"])
+        if key in finals:
+            arrivals.setdefault(key, []).append((at, frame["data"]["n"]))
+    out: list[float] = []
+    for (_, start), deltas in arrivals.items():
+        total, shown = finals[(_, start)], 0
+        for at, n in sorted(deltas):
+            out.extend(at - (start + (k + 0.5) * 1000 / total) / 1000 for k in range(shown, min(n, total)))
+            shown = max(shown, n)
+    return out
 
 
 def delivery_rate(bars: list[tuple[float, str, dict[str, Any]]]) -> float:
@@ -655,7 +688,8 @@ def delivery_rate(bars: list[tuple[float, str, dict[str, Any]]]) -> float:
 def print_row(row: dict[str, Any]) -> None:
     sustained = f"{row['sustained']:.0f}{'*' if row['partly'] else ''}"
     print(f"  {row['target']:>8.0f} {row['offered']:>8.0f} {sustained:>9} "
-          f"{row['delivered']:>9.1%}  {row['tick_p50']:>10.2f} / {row['tick_p99']:<9.2f}  "
+          f"{row['delivered']:>9.1%}  {row['seen_p50']:>6.2f} / {row['seen_p99']:<6.2f}"
+          f"{row['tick_p50']:>10.2f} / {row['tick_p99']:<9.2f}  "
           f"{row['close_p50']:>10.2f} / {row['close_p99']:<10.2f} "
           f"{row['wait_p50']:>6.2f} / {row['wait_p99']:.2f}", flush=True)  # fmt: skip
     print(f"  {'':>8} {row['note']}\n  {'':>8} cores busy over the window: {row['cpu']}", flush=True)
@@ -671,14 +705,16 @@ def verdict(setup: Setup, rows: list[dict[str, Any]]) -> None:
     if not at_goal:
         print(f"  goal ≥ {GOAL_RATE:,} ticks/s: not measured (no target ≥ {GOAL_RATE:,})")
         return
-    met = [r for r in at_goal if r["sustained"] >= 0.98 * GOAL_RATE and r["tick_p99"] < GOAL_P99_S]
+    met = [r for r in at_goal if r["sustained"] >= 0.98 * GOAL_RATE and r["seen_p99"] < GOAL_P99_S]
     row = met[0] if met else min(at_goal, key=lambda r: r["target"])
     rate_ok = row["sustained"] >= 0.98 * GOAL_RATE
     print(
-        f"  goal ≥ {GOAL_RATE:,} ticks/s with tick→client p99 < {GOAL_P99_S:.0f} s ({setup.label}): "
+        f"  goal ≥ {GOAL_RATE:,} ticks/s with tick→client p99 (first seen) < {GOAL_P99_S:.0f} s "
+        f"({setup.label}): "
         f"{'met' if met else 'MISSED'} — at {row['target']:,}/s: sustained {row['sustained']:,.0f}/s "
         f"({'≥' if rate_ok else '<'} 98 % of {GOAL_RATE:,}), delivered {row['delivered']:.0%}, "
-        f"tick→client p99 {row['tick_p99']:.2f} s, close→client p99 {row['close_p99']:.2f} s "
+        f"tick→client p99 {row['seen_p99']:.2f} s first seen, {row['tick_p99']:.2f} s in its final bar, "
+        f"close→client p99 {row['close_p99']:.2f} s "
         f"({'<' if row['close_p99'] < GOAL_P99_S else '≥'} {GOAL_P99_S:.0f} s)",
         flush=True,
     )
@@ -716,7 +752,7 @@ def end_to_end_all(
                 print(f"  checkpoint interval {FLINK_CHECKPOINT_MS} ms; the app's bar consumer reads "
                       f"{isolation}; a fresh job and namespace per rate")  # fmt: skip
             print(f"  {'target':>8} {'offered':>8} {'sustained':>9} {'delivered':>9}  "
-                  f"{'tick→client p50/p99 s':>22}  {'close→client p50/p99 s':>23} "
+                  f"{'first seen p50/p99':>18}{'tick→final p50/p99 s':>21}  {'close→client p50/p99 s':>23} "
                   f"{'after wait':>15}")  # fmt: skip
             rows = results[setup] = []
             for target in rates:
@@ -771,8 +807,10 @@ def main() -> None:
         results = end_to_end_all(broker.bootstrap, setups, rates, running_with(str(broker.root)))
     compare(results)
     print(
-        "  (tick→client is the issue's measure; for a closed 1 s bar it cannot be under 1 s: the bar's first"
-        " tick waits for the window's end and the watermark. close→client is the pipeline's own latency.)"
+        "  (first seen: from a tick's creation to the first bar holding it at the client — the forming\n"
+        "   bar BarJob publishes every 100 ms, or the final one; what a chart shows, the goal's measure.\n"
+        "   tick→final: to its window's final bar, which cannot come before the window ends and the\n"
+        "   watermark passes: ≥ 1.5 s for a 1 s bar's first tick. close→client: the pipeline's own latency.)"
     )
 
 
