@@ -229,6 +229,31 @@ def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# encode_tick's own output, exactly: ``{"v":1,"s":…,"t":…,"p":…,"q":…,"n":…}`` with Python's float repr.
+# A record of this form is a good tick by its form alone — the bounds keep every value in range: t
+# < 10**15 < MAX_TS, n < 10**18 < 2**63, p a non-zero number and q a number of at most 17 integer
+# digits, 20 decimals and a two-digit exponent (finite, p > 0, q ≥ 0) — so one regular expression
+# checks it and REGEXP_EXTRACT reads its fields (groups 1-5), instead of a JSON parse per check and
+# per field. Anything else (other key order, spacing, exponents) takes the full checks below, the
+# same decisions as decode_tick.
+_POSITIVE = r"(?:[1-9][0-9]{0,16}(?:\.[0-9]{1,20})?|0\.0{0,20}[1-9][0-9]{0,19})(?:e[+-]?[0-9]{1,2})?"
+_NON_NEGATIVE = r"(?:0|[1-9][0-9]{0,16})(?:\.[0-9]{1,20})?(?:e[+-]?[0-9]{1,2})?"
+CANONICAL_TICK = (
+    r'^\{"v":1,"s":"(' + SYMBOL_REGEX + r')","t":(0|[1-9][0-9]{0,14}),"p":(' + _POSITIVE
+    + r'),"q":(' + _NON_NEGATIVE + r'),"n":(0|[1-9][0-9]{0,17})\}\z'
+)  # fmt: skip
+_GROUP = {"s": 1, "t": 2, "p": 3, "q": 4, "n": 5}
+
+
+def _canonical(doc: str) -> str:
+    return f"REGEXP({doc}, {_q(CANONICAL_TICK)})"
+
+
+def _field(doc: str, key: str) -> str:
+    """A good tick's field as text: from the canonical form when it has it (no match gives NULL)."""
+    return f"COALESCE(REGEXP_EXTRACT({doc}, {_q(CANONICAL_TICK)}, {_GROUP[key]}), {_text(doc, key)})"
+
+
 def _wrapped(doc: str, key: str) -> str:
     """The field as JSON text inside ``[...]`` (``["GOOG"]``, ``[1.5]``, ``[true]``): its JSON type shows."""
     return f"JSON_QUERY({doc}, '$.{key}' WITH ARRAY WRAPPER)"
@@ -296,11 +321,15 @@ def _fault_case(doc: str, column: int) -> str:
     whens = " ".join(
         f"WHEN NOT COALESCE({check[0]}, FALSE) THEN {_q(check[column])}" for check in _checks(doc)
     )
-    return f"CASE WHEN {doc} IS NULL THEN {_q(_checks(doc)[0][column])} {whens} ELSE NULL END"
+    return (
+        f"CASE WHEN {_canonical(doc)} THEN NULL WHEN {doc} IS NULL THEN {_q(_checks(doc)[0][column])} "
+        f"{whens} ELSE NULL END"
+    )
 
 
 def _valid(doc: str) -> str:
-    return f"{doc} IS NOT NULL AND " + " AND ".join(f"COALESCE({check[0]}, FALSE)" for check in _checks(doc))
+    full = f"{doc} IS NOT NULL AND " + " AND ".join(f"COALESCE({check[0]}, FALSE)" for check in _checks(doc))
+    return f"({_canonical(doc)} OR ({full}))"
 
 
 def _interval_literal(ms: int) -> str:
@@ -327,7 +356,7 @@ def _exactly_once(config: BarsJobConfig, name: str) -> str:
 def source_ddl(config: BarsJobConfig) -> str:
     """The tick topic as raw bytes, with an event time that only well-formed ticks advance."""
     event_time = (
-        f"CASE WHEN {_valid(_DOC)} THEN TO_TIMESTAMP_LTZ(TRY_CAST({_text(_DOC, 't')} AS BIGINT), 3) "
+        f"CASE WHEN {_valid(_DOC)} THEN TO_TIMESTAMP_LTZ(TRY_CAST({_field(_DOC, 't')} AS BIGINT), 3) "
         "ELSE TO_TIMESTAMP_LTZ(0, 3) END"
     )
     return f"""CREATE TEMPORARY TABLE tick_records (
@@ -367,9 +396,9 @@ SELECT symbol, ts, seq, price, size, `key`, `value`, `rowtime`,
   LPAD(CAST(ts AS STRING), {_PAD_TS}, '0') || LPAD(CAST(seq AS STRING), {_PAD_SEQ}, '0')
     || CAST(price AS STRING) AS order_key
 FROM (
-  SELECT {_text("doc", "s")} AS symbol, TRY_CAST({_text("doc", "t")} AS BIGINT) AS ts,
-    TRY_CAST({_text("doc", "n")} AS BIGINT) AS seq, TRY_CAST({_text("doc", "p")} AS DOUBLE) AS price,
-    TRY_CAST({_text("doc", "q")} AS DOUBLE) AS size, `key`, `value`, `rowtime`
+  SELECT {_field("doc", "s")} AS symbol, TRY_CAST({_field("doc", "t")} AS BIGINT) AS ts,
+    TRY_CAST({_field("doc", "n")} AS BIGINT) AS seq, TRY_CAST({_field("doc", "p")} AS DOUBLE) AS price,
+    TRY_CAST({_field("doc", "q")} AS DOUBLE) AS size, `key`, `value`, `rowtime`
   FROM checked WHERE fault IS NULL
 )"""  # noqa: S608
 

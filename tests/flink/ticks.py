@@ -7,6 +7,7 @@ a timestamp, and every out-of-order or late tick is far from the boundary where 
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -57,6 +58,12 @@ MALFORMED: tuple[tuple[str | None, bytes], ...] = (
 )
 
 
+def loose(tick: Tick) -> bytes:
+    """A good tick record in another form than ``encode_tick``'s: other key order, spaces."""
+    record = {"n": tick.seq, "s": tick.symbol, "q": tick.size, "t": tick.ts, "p": tick.price, "v": 1}
+    return json.dumps(record).encode()
+
+
 @dataclass(frozen=True)
 class Record:
     """One Kafka record of the tick topic."""
@@ -73,6 +80,8 @@ def tick_records(*, seconds: int = 75, seed: int = 7) -> list[Record]:
     - one in two hundred is 8-30 s behind: too late for its 1s window (a dead letter), and sometimes
       for its 1m window too;
     - the records of :data:`MALFORMED` are spread through the stream;
+    - every 500th round is written as another writer might (:func:`loose`): good ticks, not in
+      ``encode_tick``'s exact form (the Flink job's fast path takes only that form);
     - last, one tick per symbol ten minutes on closes every earlier window.
     """
     rng = random.Random(seed)
@@ -97,7 +106,7 @@ def tick_records(*, seconds: int = 75, seed: int = 7) -> list[Record]:
             price[symbol] = round(max(1.0, price[symbol] * (1 + rng.gauss(0, 0.0005))), 4)
             size = float(rng.randint(1, 500))
             tick = Tick(symbol=symbol, ts=ts, price=price[symbol], size=size, seq=seq[symbol])
-            records.append(Record(symbol, encode_tick(tick)))
+            records.append(Record(symbol, loose(tick) if k % 500 == 250 else encode_tick(tick)))
         if k in bad_at:
             key, value = bad_at[k]
             records.append(Record(key, value))
