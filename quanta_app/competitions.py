@@ -27,6 +27,7 @@ from typing import Any
 from pipelines.flink.launch import latest_checkpoint, start_scores_job
 from pipelines.flink.scores import ScoredCompetition, ScoresJobConfig, input_topics, write_competitions
 from pipelines.kafka import KafkaTransport, ensure_topics
+from quanta.aio import cancel_and_wait
 from quanta.broadcast import RedisLease
 from quanta.competitions.lifecycle import CompetitionHost, Plan, replay_market
 from quanta.paper.desk import PaperDesk
@@ -130,8 +131,4 @@ async def run_competitions() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)

@@ -35,6 +35,7 @@ from fastapi import FastAPI
 from pipelines.history import BarHistory
 from pipelines.kafka import DEFAULT_PARTITIONS, KafkaTransport, ensure_topics
 from quanta import data
+from quanta.aio import cancel_and_wait
 from quanta.broadcast import Hub, RedisLease, RedisRelay
 from quanta.broadcast.asgi import Peer, install_broadcast
 from quanta.broadcast.market import INTERVAL, Feed, MarketBroadcast, ReplayFeed, common_history
@@ -101,11 +102,7 @@ async def run_live() -> AsyncIterator[None]:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(*tasks)
 
 
 async def warm_from_history(market: MarketBroadcast, history: BarHistory) -> int:

@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from pipelines.kafka import KafkaTransport
 from quanta import db
 from quanta.accounts.service import resolve_session, session_token_in
+from quanta.aio import cancel_and_wait
 from quanta.broadcast import RedisLease, Snapshot
 from quanta.broadcast.asgi import Peer
 from quanta.broadcast.market import bar_topic
@@ -167,9 +168,7 @@ async def app_market(settings: Settings) -> AsyncIterator[tuple[Transport, Topic
     try:
         yield bus, topics
     finally:
-        pumping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pumping
+        await cancel_and_wait(pumping)
         for topic, sink in sinks:
             live_hub().unsubscribe(topic, sink)
         bus.close()
@@ -194,6 +193,4 @@ async def run_paper() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Protocol, cast
 
+from quanta.aio import cancel_and_wait
 from quanta.broadcast.errors import UnknownTopicError
 from quanta.broadcast.protocol import (
     check_topic,
@@ -368,11 +369,7 @@ class Hub:
         try:
             yield self
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(*tasks)
 
     async def _watch(self) -> None:
         while True:

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from types import TracebackType
 from typing import Self
 
+from quanta.aio import cancel_and_wait
 from quanta.streaming.bus import InProcessBus
 from quanta.streaming.events import Bar, DeadLetter, DeadLetterReason, Tick
 from quanta.streaming.operators import BarConfig, BarPipeline, Output
@@ -166,9 +167,7 @@ class BarJob:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def _publish_forming(self, every: float) -> None:
         """Best effort: a failed publish is logged and the next round goes on (charts catch up)."""

@@ -13,11 +13,12 @@ the current message, so a job can flush before it closes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
+
+from quanta.aio import cancel_and_wait
 
 T = TypeVar("T")
 
@@ -145,15 +146,9 @@ async def merge(*sources: AsyncIterable[T]) -> AsyncGenerator[T]:
             if getter in done:
                 yield getter.result()
             else:
-                getter.cancel()  # a cancelled get leaves its item in the queue
-                with contextlib.suppress(asyncio.CancelledError):
-                    await getter
+                await cancel_and_wait(getter)  # a cancelled get leaves its item in the queue
             for task in done - {getter}:
                 pending.discard(task)
                 task.result()  # a failed source fails the merge
     finally:
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*pending)
