@@ -784,7 +784,7 @@ def main() -> None:
     )
     parser.add_argument("--job", choices=("python", "flink"), default="python",
                         help="the bars job: BarJob processes (python) or the Flink job")  # fmt: skip
-    parser.add_argument("--jobs", type=int, nargs="+", default=[2], metavar="N",
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], metavar="N",
                         help=f"BarJob processes in one group, a run each (1..{PARTITIONS}); "
                              "not with --job flink")  # fmt: skip
     parser.add_argument("--no-stages", action="store_true")
