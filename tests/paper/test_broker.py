@@ -26,7 +26,7 @@ from quanta.paper.decide import Window, decide, frame, options
 from quanta.paper.events import close_parent
 from quanta.paper.models import PaperCosts, PaperSpec
 from quanta.streaming import Bar
-from tests.paper.conftest import ORIGIN, live_bars
+from tests.paper.conftest import ORIGIN, Brackets, ClosesLots, live_bars
 
 
 class Kinds(Strategy):
@@ -145,63 +145,66 @@ def test_an_order_the_margin_cannot_pay_is_rejected() -> None:
     assert fill.size == 5.0
 
 
-class Brackets(Strategy):
-    """Market, limit and stop entries, long and short, with tight stop-losses and take-profits (often both
-    within one bar), netting against each other; now and then every lot is closed."""
-
-    def init(self) -> None:
-        pass
-
-    def next(self) -> None:
-        bar, close = len(self.data.close), float(self.data.close[-1])
-        if bar % 4 == 0:
-            self.buy(size=0.2, sl=close * 0.99, tp=close * 1.01)
-        elif bar % 4 == 1:
-            self.sell(size=2, limit=close * 1.002, sl=close * 1.02, tp=close * 0.98)
-        elif bar % 4 == 2:
-            self.buy(size=3, stop=close * 1.003, sl=close * 0.985, tp=close * 1.006)
-        elif bar % 8 == 7:
-            self.position.close()
-
-
 def engine_run(bars: Sequence[Bar], strategy: type[Strategy]) -> Result:
     windows = [Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
     return Backtest(frame(windows, SPEC.symbols), strategy, **options(SPEC)).run()
 
 
-def test_brackets_fill_as_the_engine_fills_them() -> None:
-    bars = live_bars("GOOG", 400)
+@dataclass
+class Run:
+    """A paper run's bars, its fills, its equity at every close, its decisions and what the broker did
+    itself."""
+
+    bars: Sequence[Bar]
+    fills: list[FillEvent]
+    equity: list[float]
+    decided: list[OrderEvent]
+    steps: list[StepResult]
+
+
+def paper_steps(bars: Sequence[Bar], strategy: type[Strategy]) -> Run:
     broker = PaperBroker("acc", capital=SPEC.capital, costs=SPEC.costs)
+    run = Run(bars, [], [], [], [])
     windows: list[Window] = []
-    fills: list[FillEvent] = []
-    entries: dict[str, OrderEvent] = {}
-    equity: list[float] = []
     for b in bars:
-        fills += broker.step({"GOOG": b}).fills
-        equity.append(broker.account.equity({"GOOG": b.close}))
+        run.steps.append(broker.step({"GOOG": b}))
+        run.fills += run.steps[-1].fills
+        run.equity.append(broker.account.equity({"GOOG": b.close}))
         windows.append(Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}))
-        decided = decide(Brackets, {}, windows, spec=SPEC, account="acc")
-        entries |= {o.order_id: o for o in decided}
+        decided = decide(strategy, {}, windows, spec=SPEC, account="acc")
+        run.decided += decided
         deliver(broker, decided)
-    result = engine_run(bars, Brackets)
+    return run
+
+
+def run_checked_against_the_engine(strategy: type[Strategy]) -> tuple[Run, Result]:
+    """Run ``strategy`` on 400 GOOG bars at the paper broker and in the engine, and check that every fill
+    is at the engine's bar with the engine's size, every stop-loss and take-profit at the engine's price,
+    and the account's equity at every close the engine's. Returns both runs."""
+    bars = live_bars("GOOG", 400)
+    run, result = paper_steps(bars, strategy), engine_run(bars, strategy)
     log = result.orders.to_pandas()
     filled = log[log.status == "filled"]
-    assert {"sl", "tp", "market", "limit", "stop", "close"} <= set(filled.kind)
-    # Every fill at the engine's bar with the engine's size; a bracket's exit at the engine's price.
-    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in fills) == sorted(
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in run.fills) == sorted(
         zip(filled.fill_bar, filled.fill_size, strict=True)
     )
     exits = filled[filled.kind.isin(["sl", "tp"])]
-    paper_exits = [f for f in fills if bracket_parent(f.order_id)]
-    assert sorted(((f.ts - ORIGIN) // 1000, f.size, f.price) for f in paper_exits) == sorted(
-        zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True)
-    )
-    # The account marked at every close is the engine's: cash and positions moved alike, bar by bar.
-    assert equity == pytest.approx(list(result.equity), rel=1e-12)
+    assert sorted(
+        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in run.fills if bracket_parent(f.order_id)
+    ) == (sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True)))
+    assert run.equity == pytest.approx(list(result.equity), rel=1e-12)
+    return run, result
+
+
+def test_brackets_fill_as_the_engine_fills_them() -> None:
+    run, result = run_checked_against_the_engine(Brackets)
+    log = result.orders.to_pandas()
+    assert {"sl", "tp", "market", "limit", "stop", "close"} <= set(log[log.status == "filled"].kind)
     # Stop-losses filled on bars that reached the take-profit too: the stop-loss won, as in the engine.
+    entries = {o.order_id: o for o in run.decided}
     both = 0
-    for f in paper_exits:
-        entry, b = entries[bracket_parent(f.order_id) or ""], bars[(f.ts - ORIGIN) // 1000]
+    for f in (f for f in run.fills if bracket_parent(f.order_id)):
+        entry, b = entries[bracket_parent(f.order_id) or ""], run.bars[(f.ts - ORIGIN) // 1000]
         assert entry.take_profit is not None
         if f.order_id.endswith(SL) and b.low <= entry.take_profit <= b.high:
             both += 1
@@ -349,51 +352,8 @@ class MovesBrackets(Strategy):
         return side
 
 
-@dataclass
-class Run:
-    """A paper run's fills, its equity at every close, its decisions and what the broker did itself."""
-
-    fills: list[FillEvent]
-    equity: list[float]
-    decided: list[OrderEvent]
-    steps: list[StepResult]
-
-
-def paper_steps(bars: Sequence[Bar], strategy: type[Strategy]) -> Run:
-    broker = PaperBroker("acc", capital=SPEC.capital, costs=SPEC.costs)
-    run = Run([], [], [], [])
-    windows: list[Window] = []
-    for b in bars:
-        run.steps.append(broker.step({"GOOG": b}))
-        run.fills += run.steps[-1].fills
-        run.equity.append(broker.account.equity({"GOOG": b.close}))
-        windows.append(Window(b.start, {"GOOG": (b.open, b.high, b.low, b.close, b.volume)}))
-        decided = decide(strategy, {}, windows, spec=SPEC, account="acc")
-        run.decided += decided
-        deliver(broker, decided)
-    return run
-
-
-def assert_fills_as_the_engine(bars: Sequence[Bar], run: Run, result: Result) -> None:
-    """Every fill at the engine's bar with the engine's size, every stop-loss and take-profit at the
-    engine's price, and the account's equity at every close the engine's."""
-    log = result.orders.to_pandas()
-    filled = log[log.status == "filled"]
-    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in run.fills) == sorted(
-        zip(filled.fill_bar, filled.fill_size, strict=True)
-    )
-    exits = filled[filled.kind.isin(["sl", "tp"])]
-    assert sorted(
-        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in run.fills if bracket_parent(f.order_id)
-    ) == (sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True)))
-    assert run.equity == pytest.approx(list(result.equity), rel=1e-12)
-
-
 def test_trailing_stops_fill_as_the_engine_fills_them() -> None:
-    bars = live_bars("GOOG", 400)
-    run = paper_steps(bars, Trails)
-    result = engine_run(bars, Trails)
-    assert_fills_as_the_engine(bars, run, result)
+    run, _ = run_checked_against_the_engine(Trails)
     entries = [o for o in run.decided if o.trail is not None or o.trail_pct is not None]
     assert {o.kind for o in entries} == {OrderKind.MARKET, OrderKind.LIMIT, OrderKind.STOP}
     trailed = [t for step in run.steps for t in step.trailed]
@@ -409,10 +369,7 @@ def test_trailing_stops_fill_as_the_engine_fills_them() -> None:
 
 
 def test_stop_losses_and_take_profits_set_moved_and_cancelled_fill_as_the_engine_fills_them() -> None:
-    bars = live_bars("GOOG", 400)
-    run = paper_steps(bars, MovesBrackets)
-    result = engine_run(bars, MovesBrackets)
-    assert_fills_as_the_engine(bars, run, result)
+    run, result = run_checked_against_the_engine(MovesBrackets)
     log = result.orders.to_pandas()
     assert {"sl moved", "tp moved", "canceled by strategy"} <= set(log[log.kind.isin(["sl", "tp"])].reason)
     set_ = [o for o in run.decided if not o.cancel and bracket_parent(o.order_id)]
@@ -424,42 +381,8 @@ def test_stop_losses_and_take_profits_set_moved_and_cancelled_fill_as_the_engine
     assert sum(f.order_id in {o.order_id for o in set_} for f in run.fills) > 20  # moved ones filled
 
 
-class ClosesLots(Strategy):
-    """Several lots in one symbol, most with a stop-loss and a take-profit, long for 40 bars then short
-    for 40: the strategy closes the newest lot, halves the second (``trade.close(0.5)``, rounded as the
-    engine rounds), closes a third of the newest twice on one bar, and at each turn closes everything."""
-
-    def init(self) -> None:
-        pass
-
-    def next(self) -> None:
-        bar, close = len(self.data.close), float(self.data.close[-1])
-        side = 1 if bar // 40 % 2 == 0 else -1
-        if bar % 40 == 39:
-            self.position.close()  # one close per lot
-            return
-        order = self.buy if side > 0 else self.sell
-        if bar % 4 == 0:
-            order(size=0.1, sl=close * (1 - side * 0.05), tp=close * (1 + side * 0.06))
-        elif bar % 4 == 1:
-            order(size=5, sl=close * (1 - side * 0.03), tp=close * (1 + side * 0.04))
-        elif bar % 4 == 2:
-            order(size=7)
-        trades = self.trades
-        if bar % 5 == 3 and len(trades) >= 2:
-            trades[-1].close()  # the newest, not the oldest
-        elif bar % 5 == 1 and len(trades) >= 3:
-            trades[1].close(0.5)
-        elif bar % 7 == 6 and trades:
-            trades[-1].close(1 / 3)
-            trades[-1].close(1 / 3)  # twice on one bar: two orders
-
-
 def test_closes_of_one_lot_and_partial_closes_fill_as_the_engine_fills_them() -> None:
-    bars = live_bars("GOOG", 400)
-    run = paper_steps(bars, ClosesLots)
-    result = engine_run(bars, ClosesLots)
-    assert_fills_as_the_engine(bars, run, result)
+    run, result = run_checked_against_the_engine(ClosesLots)
     log = result.orders.to_pandas()
     filled = log[log.status == "filled"]
     # Every fill opens or closes a lot (no order nets against another): its price is the engine's too.

@@ -10,23 +10,26 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+import pandas as pd
 import pytest
 
 from quanta import Strategy
 from quanta.engine import Backtest
-from quanta.paper import Account, PaperBroker, PaperDesk, PaperSpec
-from quanta.paper.broker import bracket_parent
+from quanta.engine.result import Result
+from quanta.paper import Account, OrderEvent, PaperBroker, PaperDesk, PaperSpec
+from quanta.paper.broker import Trail, bracket_parent
 from quanta.paper.decide import Window, decide, frame, options
 from quanta.paper.events import FillEvent, OrderKind, close_parent, decode_fill, decode_order
 from quanta.paper.models import PaperCosts
 from quanta.paper.runner import RunnerError
-from quanta.paper.store import PaperStore
+from quanta.paper.store import PaperStore, Restored
 from quanta.settings import Settings
 from quanta.streaming import Bar, InProcessBus, Topics, encode_bar
 from quanta.testing.strategies import SmaCross, load_stock
-from tests.paper.conftest import BACKENDS, ORIGIN, SMA_CROSS, live_bars
+from tests.paper.conftest import BACKENDS, ORIGIN, SMA_CROSS, Brackets, ClosesLots, live_bars, source_of
 
 pytestmark = pytest.mark.anyio
 
@@ -47,58 +50,192 @@ async def wait_for(condition: object, timeout: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def engine_fills(bars: Sequence[Bar], spec: PaperSpec) -> list[tuple[int, float, float]]:
+def engine_run(bars: Sequence[Bar], spec: PaperSpec, strategy: type[Strategy] = SmaCross) -> Result:
+    """The engine's backtest of ``strategy`` on one symbol's ``bars``, with ``spec``'s capital and costs."""
     windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
-    result = Backtest(frame(windows, spec.symbols), SmaCross, **options(spec)).run()
-    orders = result.orders.to_pandas()
-    filled = orders[orders.status == "filled"]
+    return Backtest(frame(windows, spec.symbols), strategy, **options(spec)).run()
+
+
+def compiled(source: str, name: str) -> type[Strategy]:
+    namespace: dict[str, object] = {}
+    exec(compile(source, f"{name.lower()}.py", "exec"), namespace)  # the reference, in this process
+    strategy = namespace[name]
+    assert isinstance(strategy, type)
+    assert issubclass(strategy, Strategy)
+    return strategy
+
+
+def filled_orders(result: Result) -> pd.DataFrame:
+    log = result.orders.to_pandas()
+    return log[log.status == "filled"]
+
+
+def fill_rows(result: Result) -> list[tuple[int, float, float]]:
+    """The engine's fills as ``(bar, size, price)``, in the order of its log."""
+    filled = filled_orders(result)
     return [
         (int(b), float(s), float(p))
         for b, s, p in zip(filled.fill_bar, filled.fill_size, filled.fill_price, strict=True)
     ]
 
 
+def engine_fills(bars: Sequence[Bar], spec: PaperSpec) -> list[tuple[int, float, float]]:
+    """The fills of the engine's backtest of the SMA cross on ``bars``, as ``(bar, size, price)``."""
+    return fill_rows(engine_run(bars, spec))
+
+
 def as_rows(fills: Sequence[FillEvent]) -> list[tuple[int, float, float]]:
     return [((f.ts - ORIGIN) // 1000, f.size, f.price) for f in fills]
 
 
-async def run_desk(settings: Settings, bars: Sequence[Bar], *, account: str = "pp_test") -> list[FillEvent]:
+def assert_fills_as_the_engine(
+    fills: Sequence[FillEvent],
+    result: Result,
+    *,
+    bars: Sequence[Bar],
+    capital: float,
+    stored: Sequence[FillEvent],
+) -> None:
+    """Every published fill at the engine's bar with the engine's size, every stop-loss and
+    take-profit at the engine's price; the fills numbered 1, 2, … and ``stored`` as published; and the
+    account's equity at the last close of each symbol in ``bars`` the engine's final equity."""
+    filled = filled_orders(result)
+    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in fills) == sorted(
+        zip(filled.fill_bar, filled.fill_size, strict=True)
+    )
+    exits = filled[filled.kind.isin(["sl", "tp"])]
+    assert sorted(
+        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in fills if bracket_parent(f.order_id)
+    ) == sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True))
+    assert [f.seq for f in fills] == list(range(1, len(fills) + 1))
+    assert list(stored) == list(fills)
+    equity = Account.replay(capital, stored).equity({b.symbol: b.close for b in bars})
+    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+
+
+async def run_desk(
+    settings: Settings,
+    bars: Sequence[Bar],
+    *,
+    spec: PaperSpec = SPEC,
+    account: str = "pp_test",
+    steps: int | None = None,
+) -> list[FillEvent]:
+    """The fills the desk publishes running ``spec`` as ``account`` on ``bars``, once it has taken
+    ``steps`` of them (all, by default)."""
     bus, topics = InProcessBus(), Topics(namespace="t.")
     fills_seen = bus.subscribe(topics.fills)
     async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add(account, SPEC)
-        await feed(bus, topics, bars, desk, len(bars))
+        await desk.add(account, spec)
+        await feed(bus, topics, bars, desk, len(bars) if steps is None else steps)
     bus.close()
     return [decode_fill(m.value) async for m in fills_seen]
+
+
+@dataclass(frozen=True)
+class Held:
+    """An account on the desk at one moment: the live broker's working orders, trailing stops and open
+    lots, and the account as the store holds it then."""
+
+    working: list[OrderEvent]
+    trails: dict[str, Trail]
+    lots: list[tuple[str, str, float]]
+    stored: Restored
+
+
+def held(desk: PaperDesk, settings: Settings, account: str, spec: PaperSpec) -> Held:
+    live = desk.account_state(account)
+    assert live is not None
+    stored = PaperStore(settings).load(account, spec.symbols)
+    return Held(working=live.working, trails=live.trails, lots=live.lots.open(), stored=stored)
+
+
+@dataclass(frozen=True)
+class Restart:
+    """A desk run across a restart: the fills and orders published, and the account as the first desk
+    stopped with it, as the second took it up (before any bar) and as the second ended."""
+
+    fills: list[FillEvent]
+    orders: list[OrderEvent]
+    stopped: Held
+    resumed: Held
+    ended: Held
+
+
+async def run_across_a_restart(
+    settings: Settings, bars: Sequence[Bar], spec: PaperSpec, account: str, *, cut: int, again: int = 6
+) -> Restart:
+    """Run ``spec`` as ``account`` on the desk over ``bars``, stop the desk after ``bars[:cut]``, start a
+    new one and feed it the rest from ``again`` bars before the cut (done already: skipped). Checks that
+    each time a desk stops, the store holds the orders it has working."""
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add(account, spec)
+        await feed(bus, topics, bars[:cut], desk, cut)
+        stopped = held(desk, settings, account, spec)
+    async with PaperDesk(bus, topics, settings) as desk:
+        await desk.add(account, spec)
+        resumed = held(desk, settings, account, spec)
+        await feed(bus, topics, bars[cut - again :], desk, len(bars) - cut)
+        ended = held(desk, settings, account, spec)
+    bus.close()
+    assert stopped.stored.working == stopped.working
+    assert ended.stored.working == ended.working
+    return Restart(
+        fills=[decode_fill(m.value) async for m in fills_seen],
+        orders=[decode_order(m.value) async for m in orders_seen],
+        stopped=stopped,
+        resumed=resumed,
+        ended=ended,
+    )
+
+
+async def run_until_it_fails(
+    settings: Settings,
+    account: str,
+    spec: PaperSpec,
+    *,
+    bars: int,
+    done: Callable[[], bool] = lambda: False,
+    decide_seconds: float = 10.0,
+) -> tuple[list[tuple[str, RunnerError]], list[str]]:
+    """Run ``spec`` as ``account`` on the desk over ``bars`` GOOG bars until the desk reports a failure
+    (or ``done``): the failures reported, as ``(account, error)``, and the accounts the desk runs then."""
+    bus, topics = InProcessBus(), Topics(namespace="t.")
+    failures: list[tuple[str, RunnerError]] = []
+
+    async def failed(account: str, error: RunnerError) -> None:
+        failures.append((account, error))
+
+    async with PaperDesk(bus, topics, settings, decide_seconds=decide_seconds) as desk:
+        desk.on_failure = failed
+        await desk.add(account, spec)
+        for bar in live_bars("GOOG", bars):
+            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
+        await wait_for(lambda: failures or done())
+        return failures, desk.accounts
 
 
 @pytest.mark.parametrize("settings", BACKENDS, indirect=True)
 async def test_paper_fills_equal_the_engine_backtest_on_the_same_bars(settings: Settings) -> None:
     bars = live_bars("GOOG", 300)
     published = await run_desk(settings, bars)
-    expected = engine_fills(bars, SPEC)
-    assert len(expected) > 10
-    assert as_rows(published) == expected
-    assert [f.seq for f in published] == list(range(1, len(published) + 1))
-    assert PaperStore(settings).fills("pp_test") == published
+    result = engine_run(bars, SPEC)
+    assert len(fill_rows(result)) > 10
+    assert as_rows(published) == fill_rows(result)
+    stored = PaperStore(settings).fills("pp_test")
+    assert_fills_as_the_engine(published, result, bars=bars, capital=SPEC.capital, stored=stored)
 
 
 @pytest.mark.parametrize("settings", BACKENDS, indirect=True)
 async def test_a_desk_restarted_mid_stream_ends_as_if_it_never_stopped(settings: Settings) -> None:
     bars = live_bars("GOOG", 300)
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    fills_seen = bus.subscribe(topics.fills)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_test", SPEC)
-        await feed(bus, topics, bars[:140], desk, 140)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_test", SPEC)
-        await feed(bus, topics, bars[130:], desk, 160)  # ten bars again: already done, skipped
-    bus.close()
-    published = [decode_fill(m.value) async for m in fills_seen]
-    assert as_rows(published) == engine_fills(bars, SPEC)
-    assert [f.seq for f in published] == list(range(1, len(published) + 1))
-    assert PaperStore(settings).fills("pp_test") == published
+    run = await run_across_a_restart(settings, bars, SPEC, "pp_test", cut=140, again=10)
+    result = engine_run(bars, SPEC)
+    assert as_rows(run.fills) == fill_rows(result)
+    stored = PaperStore(settings).fills("pp_test")
+    assert_fills_as_the_engine(run.fills, result, bars=bars, capital=SPEC.capital, stored=stored)
 
 
 async def test_a_killed_runner_is_started_again_on_the_stored_bars(settings: Settings) -> None:
@@ -126,18 +263,8 @@ async def test_bars_delivered_twice_and_later_revisions_change_nothing(settings:
         for b in bars
     ]
     twice = [x for pair in zip(bars, bars, revised, strict=True) for x in pair]
-    published = await run_desk_on(settings, twice, steps=200)
+    published = await run_desk(settings, twice, steps=200)
     assert as_rows(published) == engine_fills(bars, SPEC)
-
-
-async def run_desk_on(settings: Settings, bars: Sequence[Bar], *, steps: int) -> list[FillEvent]:
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    fills_seen = bus.subscribe(topics.fills)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_test", SPEC)
-        await feed(bus, topics, bars, desk, steps)
-    bus.close()
-    return [decode_fill(m.value) async for m in fills_seen]
 
 
 FAILING = """
@@ -157,19 +284,9 @@ class Boom(Strategy):
 
 
 async def test_a_strategy_that_raises_stops_its_account_with_the_line(settings: Settings) -> None:
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    failures: list[tuple[str, RunnerError]] = []
-
-    async def failed(account: str, error: RunnerError) -> None:
-        failures.append((account, error))
-
-    async with PaperDesk(bus, topics, settings) as desk:
-        desk.on_failure = failed
-        await desk.add("pp_boom", SPEC.model_copy(update={"source": FAILING}))
-        for bar in live_bars("GOOG", 40):
-            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
-        await wait_for(lambda: failures)
-        assert desk.accounts == []
+    spec = SPEC.model_copy(update={"source": FAILING})
+    failures, accounts = await run_until_it_fails(settings, "pp_boom", spec, bars=40)
+    assert accounts == []
     ((account, error),) = failures
     assert (account, error.kind, error.line) == ("pp_boom", "strategy", 11)
     assert "ZeroDivisionError" in error.message
@@ -200,24 +317,14 @@ class Limits(Strategy):
 async def test_an_order_type_the_rules_do_not_allow_stops_the_account_with_the_reason(
     settings: Settings, allowed: tuple[OrderKind, ...], refused: str | None
 ) -> None:
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    failures: list[RunnerError] = []
-
-    async def failed(account: str, error: RunnerError) -> None:
-        failures.append(error)
-
     spec = SPEC.model_copy(update={"source": LIMIT_AT_BAR_10, "order_kinds": allowed})
-    async with PaperDesk(bus, topics, settings) as desk:
-        desk.on_failure = failed
-        await desk.add("pp_rules", spec)
-        for bar in live_bars("GOOG", 20):
-            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
-        await wait_for(lambda: failures or len(PaperStore(settings).fills("pp_rules")) == 2)
-        accounts = desk.accounts
+    failures, accounts = await run_until_it_fails(
+        settings, "pp_rules", spec, bars=20, done=lambda: len(PaperStore(settings).fills("pp_rules")) == 2
+    )
     if refused is None:
         assert (failures, accounts) == ([], ["pp_rules"])
     else:
-        [error] = failures
+        [(_, error)] = failures
         assert (error.kind, accounts) == ("strategy", [])
         assert error.message == "limit orders are not allowed here (allowed: market)"
         assert [f.size for f in PaperStore(settings).fills("pp_rules")] == [2.0]  # the market buy stays
@@ -257,19 +364,9 @@ class Slow(Strategy):
 
 
 async def test_a_strategy_that_takes_too_long_is_stopped(settings: Settings) -> None:
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    failures: list[RunnerError] = []
-
-    async def failed(account: str, error: RunnerError) -> None:
-        failures.append(error)
-
-    async with PaperDesk(bus, topics, settings, decide_seconds=1.0) as desk:
-        desk.on_failure = failed
-        await desk.add("pp_slow", SPEC.model_copy(update={"source": SLOW}))
-        for bar in live_bars("GOOG", 3):
-            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
-        await wait_for(lambda: failures)
-    assert failures[0].kind == "time-limit"
+    spec = SPEC.model_copy(update={"source": SLOW})
+    failures, _ = await run_until_it_fails(settings, "pp_slow", spec, bars=3, decide_seconds=1.0)
+    assert failures[0][1].kind == "time-limit"
 
 
 ROTATION = """
@@ -314,108 +411,46 @@ async def test_an_account_of_two_symbols_steps_when_both_bars_are_in(settings: S
         for g, a in zip(series["GOOG"], series["AAPL"], strict=True)
         for b in ((a, g) if g.start % 3000 else (g, a))
     ]
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    fills_seen = bus.subscribe(topics.fills)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_two", spec)
-        await feed(bus, topics, arriving, desk, 150)
-    bus.close()
-    published = [decode_fill(m.value) async for m in fills_seen]
+    published = await run_desk(settings, arriving, spec=spec, account="pp_two", steps=150)
     windows = [
         Window(
             g.start, {s: (b.open, b.high, b.low, b.close, b.volume) for s, b in (("GOOG", g), ("AAPL", a))}
         )
         for g, a in zip(series["GOOG"], series["AAPL"], strict=True)
     ]
-    namespace: dict[str, object] = {}
-    exec(compile(ROTATION, "rotation.py", "exec"), namespace)  # the reference run, in this process
-    result = Backtest(frame(windows, spec.symbols), namespace["Rotation"], **options(spec)).run()  # type: ignore[arg-type]
-    log = result.orders.to_pandas()
-    filled = log[log.status == "filled"]
+    result = Backtest(frame(windows, spec.symbols), compiled(ROTATION, "Rotation"), **options(spec)).run()
     assert {f.symbol for f in published} == {"GOOG", "AAPL"}
+    filled = filled_orders(result)
     assert sorted(((f.ts - ORIGIN) // 1000, f.symbol, f.size) for f in published) == sorted(
         (int(b), str(s), float(z))
         for b, s, z in zip(filled.fill_bar, filled.symbol, filled.fill_size, strict=True)
     )
-    store = PaperStore(settings)
-    equity = Account.replay(spec.capital, store.fills("pp_two")).equity(
-        {"GOOG": series["GOOG"][-1].close, "AAPL": series["AAPL"][-1].close}
-    )
-    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
-
-
-BRACKETS = """
-from quanta import Strategy
-
-
-class Brackets(Strategy):
-    def init(self):
-        pass
-
-    def next(self):
-        bar, close = len(self.data.close), float(self.data.close[-1])
-        if bar % 4 == 0:
-            self.buy(size=0.2, sl=close * 0.99, tp=close * 1.01)
-        elif bar % 4 == 1:
-            self.sell(size=2, limit=close * 1.002, sl=close * 1.02, tp=close * 0.98)
-        elif bar % 4 == 2:
-            self.buy(size=3, stop=close * 1.003, sl=close * 0.985, tp=close * 1.006)
-        elif bar % 8 == 7:
-            self.position.close()
-"""
+    stored = PaperStore(settings).fills("pp_two")
+    assert_fills_as_the_engine(published, result, bars=arriving, capital=spec.capital, stored=stored)
 
 
 @pytest.mark.parametrize("settings", BACKENDS, indirect=True)
 async def test_brackets_fill_as_the_engine_across_a_desk_restart(settings: Settings) -> None:
     bars = live_bars("GOOG", 200)
-    spec = SPEC.model_copy(update={"source": BRACKETS})
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_br", spec)
-        await feed(bus, topics, bars[:86], desk, 86)  # stops with a bracketed lot and two waiting entries
-        working = desk.account_state("pp_br")
-        assert working is not None
-        assert sum(o.order_id.endswith((":sl", ":tp")) for o in working.working) == 2
-        assert sum(o.stop_loss is not None for o in working.working) == 2
-        assert PaperStore(settings).load("pp_br", spec.symbols).working == working.working
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_br", spec)
-        await feed(bus, topics, bars[80:], desk, 114)  # six bars again: skipped
-        live = desk.account_state("pp_br")
-        assert live is not None
-        stored = PaperStore(settings).load("pp_br", spec.symbols).working
-        assert stored == live.working  # brackets and bracketed entries stored as they work
-    bus.close()
-    published = [decode_fill(m.value) async for m in fills_seen]
-    entries = {o.order_id: o for o in [decode_order(m.value) async for m in orders_seen]}
-    namespace: dict[str, object] = {}
-    exec(compile(BRACKETS, "brackets.py", "exec"), namespace)  # the reference run, in this process
-    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
-    result = Backtest(frame(windows, spec.symbols), namespace["Brackets"], **options(spec)).run()  # type: ignore[arg-type]
-    log = result.orders.to_pandas()
-    filled = log[log.status == "filled"]
-    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in published) == sorted(
-        zip(filled.fill_bar, filled.fill_size, strict=True)
-    )
-    exits = filled[filled.kind.isin(["sl", "tp"])]
-    assert len(exits) > 40
-    assert sorted(
-        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in published if f.order_id[-3:] in {":sl", ":tp"}
-    ) == sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True))
+    spec = SPEC.model_copy(update={"source": source_of(Brackets)})
+    run = await run_across_a_restart(settings, bars, spec, "pp_br", cut=86)
+    # It stopped with a bracketed lot and two waiting entries: brackets and bracketed entries stored.
+    assert sum(o.order_id.endswith((":sl", ":tp")) for o in run.stopped.working) == 2
+    assert sum(o.stop_loss is not None for o in run.stopped.working) == 2
+    result = engine_run(bars, spec, Brackets)
+    stored = PaperStore(settings).fills("pp_br")
+    assert_fills_as_the_engine(run.fills, result, bars=bars, capital=spec.capital, stored=stored)
+    assert filled_orders(result).kind.isin(["sl", "tp"]).sum() > 40
+    entries = {o.order_id: o for o in run.orders}
     both = [  # stop-losses filled on a bar that reached the take-profit too: the stop-loss won
         f
-        for f in published
+        for f in run.fills
         if f.order_id.endswith(":sl")
         and bars[(f.ts - ORIGIN) // 1000].low
         <= (entries[f.order_id[:-3]].take_profit or 0.0)
         <= bars[(f.ts - ORIGIN) // 1000].high
     ]
     assert both
-    assert [f.seq for f in published] == list(range(1, len(published) + 1))
-    assert PaperStore(settings).fills("pp_br") == published
-    equity = Account.replay(spec.capital, published).equity({"GOOG": bars[-1].close})
-    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
 
 
 CANCELS = """
@@ -444,35 +479,16 @@ class Cancels(Strategy):
 async def test_cancelled_and_replaced_orders_go_through_the_orders_topic(settings: Settings) -> None:
     bars = live_bars("GOOG", 150)
     spec = SPEC.model_copy(update={"source": CANCELS})
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_cx", spec)
-        await feed(bus, topics, bars[:70], desk, 70)
-    async with PaperDesk(bus, topics, settings) as desk:  # cancelled orders stay cancelled at a restart
-        await desk.add("pp_cx", spec)
-        await feed(bus, topics, bars[70:], desk, 80)
-    bus.close()
-    published = [decode_fill(m.value) async for m in fills_seen]
-    records = [decode_order(m.value) async for m in orders_seen]
-    cancels = [o for o in records if o.cancel]
-    placed = {o.order_id: o for o in records if not o.cancel}
+    # Cancelled orders stay cancelled at a restart.
+    run = await run_across_a_restart(settings, bars, spec, "pp_cx", cut=70, again=0)
+    cancels = [o for o in run.orders if o.cancel]
+    placed = {o.order_id: o for o in run.orders if not o.cancel}
     assert len(cancels) > 20
     assert all(placed[c.order_id].ts < c.ts for c in cancels)  # a cancel names an order decided earlier
-    namespace: dict[str, object] = {}
-    exec(compile(CANCELS, "cancels.py", "exec"), namespace)  # the reference run, in this process
-    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
-    result = Backtest(frame(windows, spec.symbols), namespace["Cancels"], **options(spec)).run()  # type: ignore[arg-type]
-    log = result.orders.to_pandas()
-    filled = log[log.status == "filled"]
-    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in published) == sorted(
-        zip(filled.fill_bar, filled.fill_size, strict=True)
-    )
-    assert not {f.order_id for f in published} & {c.order_id for c in cancels}
-    equity = Account.replay(spec.capital, PaperStore(settings).fills("pp_cx")).equity(
-        {"GOOG": bars[-1].close}
-    )
-    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+    result = engine_run(bars, spec, compiled(CANCELS, "Cancels"))
+    stored = PaperStore(settings).fills("pp_cx")
+    assert_fills_as_the_engine(run.fills, result, bars=bars, capital=spec.capital, stored=stored)
+    assert not {f.order_id for f in run.fills} & {c.order_id for c in cancels}
 
 
 TRAILS_AND_MOVES = """
@@ -506,15 +522,6 @@ class TrailsAndMoves(Strategy):
 """
 
 
-def compiled(source: str, name: str) -> type[Strategy]:
-    namespace: dict[str, object] = {}
-    exec(compile(source, f"{name.lower()}.py", "exec"), namespace)  # the reference, in this process
-    strategy = namespace[name]
-    assert isinstance(strategy, type)
-    assert issubclass(strategy, Strategy)
-    return strategy
-
-
 def a_cut_with_moved_stops(
     bars: Sequence[Bar], spec: PaperSpec, strategy: type[Strategy]
 ) -> tuple[int, dict[str, float]]:
@@ -543,80 +550,21 @@ async def test_trailing_and_moved_stops_fill_as_the_engine_across_a_desk_restart
     spec = SPEC.model_copy(update={"source": TRAILS_AND_MOVES})
     strategy = compiled(TRAILS_AND_MOVES, "TrailsAndMoves")
     cut, moved = a_cut_with_moved_stops(bars, spec, strategy)
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_tm", spec)
-        await feed(bus, topics, bars[:cut], desk, cut)
-        live = desk.account_state("pp_tm")
-        assert live is not None
-        stored = PaperStore(settings).load("pp_tm", spec.symbols)
-        assert stored.working == live.working  # trailed levels, moved stops and take-profits stored
-        assert {o.order_id: o.stop for o in stored.working if o.order_id in moved} == moved
-        assert live.trails.items() <= stored.trails.items()  # (and entries that opened no lot)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_tm", spec)
-        await feed(bus, topics, bars[cut - 6 :], desk, len(bars) - cut)  # six bars again: skipped
-        live = desk.account_state("pp_tm")
-        assert live is not None
-        assert PaperStore(settings).load("pp_tm", spec.symbols).working == live.working
-    bus.close()
-    published = [decode_fill(m.value) async for m in fills_seen]
-    records = [decode_order(m.value) async for m in orders_seen]
-    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
-    result = Backtest(frame(windows, spec.symbols), strategy, **options(spec)).run()
-    log = result.orders.to_pandas()
-    assert {"sl moved", "tp moved"} <= set(log.reason)
-    filled = log[log.status == "filled"]
-    assert sorted(((f.ts - ORIGIN) // 1000, f.size) for f in published) == sorted(
-        zip(filled.fill_bar, filled.fill_size, strict=True)
-    )
-    exits = filled[filled.kind.isin(["sl", "tp"])]
-    assert len(exits) > 40
-    assert sorted(
-        ((f.ts - ORIGIN) // 1000, f.size, f.price) for f in published if bracket_parent(f.order_id)
-    ) == (sorted(zip(exits.fill_bar, exits.fill_size, exits.fill_price, strict=True)))
-    assert any(":trail:" in f.order_id for f in published)  # a trailing stop placed again, then hit
-    assert any(o.trail_pct is not None for o in records)
-    assert any(o.trail is not None for o in records)
-    assert sum(bracket_parent(o.order_id) is not None and not o.cancel for o in records) > 40  # set
-    assert sum(bracket_parent(o.order_id) is not None and o.cancel for o in records) > 40  # moved, cancelled
-    assert [f.seq for f in published] == list(range(1, len(published) + 1))
-    assert PaperStore(settings).fills("pp_tm") == published
-    equity = Account.replay(spec.capital, published).equity({"GOOG": bars[-1].close})
-    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
-
-
-CLOSES_LOTS = """
-from quanta import Strategy
-
-
-class ClosesLots(Strategy):
-    def init(self):
-        pass
-
-    def next(self):
-        bar, close = len(self.data.close), float(self.data.close[-1])
-        side = 1 if bar // 40 % 2 == 0 else -1
-        if bar % 40 == 39:
-            self.position.close()
-            return
-        order = self.buy if side > 0 else self.sell
-        if bar % 4 == 0:
-            order(size=0.1, sl=close * (1 - side * 0.05), tp=close * (1 + side * 0.06))
-        elif bar % 4 == 1:
-            order(size=5, sl=close * (1 - side * 0.03), tp=close * (1 + side * 0.04))
-        elif bar % 4 == 2:
-            order(size=7)
-        trades = self.trades
-        if bar % 5 == 3 and len(trades) >= 2:
-            trades[-1].close()
-        elif bar % 5 == 1 and len(trades) >= 3:
-            trades[1].close(0.5)
-        elif bar % 7 == 6 and trades:
-            trades[-1].close(1 / 3)
-            trades[-1].close(1 / 3)
-"""
+    run = await run_across_a_restart(settings, bars, spec, "pp_tm", cut=cut)
+    stored = run.stopped.stored  # trailed levels, moved stops and take-profits stored
+    assert {o.order_id: o.stop for o in stored.working if o.order_id in moved} == moved
+    assert run.stopped.trails.items() <= stored.trails.items()  # (and entries that opened no lot)
+    result = engine_run(bars, spec, strategy)
+    assert {"sl moved", "tp moved"} <= set(result.orders.to_pandas().reason)
+    fills = PaperStore(settings).fills("pp_tm")
+    assert_fills_as_the_engine(run.fills, result, bars=bars, capital=spec.capital, stored=fills)
+    assert filled_orders(result).kind.isin(["sl", "tp"]).sum() > 40
+    assert any(":trail:" in f.order_id for f in run.fills)  # a trailing stop placed again, then hit
+    assert any(o.trail_pct is not None for o in run.orders)
+    assert any(o.trail is not None for o in run.orders)
+    brackets = [o for o in run.orders if bracket_parent(o.order_id) is not None]
+    assert sum(not o.cancel for o in brackets) > 40  # set
+    assert sum(o.cancel for o in brackets) > 40  # moved, cancelled
 
 
 def a_cut_with_a_newer_lot_closing(bars: Sequence[Bar], spec: PaperSpec, strategy: type[Strategy]) -> int:
@@ -642,43 +590,20 @@ def a_cut_with_a_newer_lot_closing(bars: Sequence[Bar], spec: PaperSpec, strateg
 @pytest.mark.parametrize("settings", BACKENDS, indirect=True)
 async def test_closes_of_one_lot_fill_as_the_engine_across_a_desk_restart(settings: Settings) -> None:
     bars = live_bars("GOOG", 200)
-    spec = SPEC.model_copy(update={"source": CLOSES_LOTS})
-    strategy = compiled(CLOSES_LOTS, "ClosesLots")
-    cut = a_cut_with_a_newer_lot_closing(bars, spec, strategy)
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    fills_seen, orders_seen = bus.subscribe(topics.fills), bus.subscribe(topics.orders)
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_cl", spec)
-        await feed(bus, topics, bars[:cut], desk, cut)
-        live = desk.account_state("pp_cl")
-        assert live is not None
-        assert any(close_parent(o.order_id) for o in live.working)
-        assert PaperStore(settings).load("pp_cl", spec.symbols).working == live.working
-        lots = live.lots.open()
-    async with PaperDesk(bus, topics, settings) as desk:
-        await desk.add("pp_cl", spec)
-        live = desk.account_state("pp_cl")
-        assert live is not None
-        assert live.lots.open() == lots  # the lots, from the stored fills, as they were
-        await feed(bus, topics, bars[cut - 6 :], desk, len(bars) - cut)  # six bars again: skipped
-    bus.close()
-    published = [decode_fill(m.value) async for m in fills_seen]
-    records = [decode_order(m.value) async for m in orders_seen]
-    windows = [Window(b.start, {b.symbol: (b.open, b.high, b.low, b.close, b.volume)}) for b in bars]
-    result = Backtest(frame(windows, spec.symbols), strategy, **options(spec)).run()
+    spec = SPEC.model_copy(update={"source": source_of(ClosesLots)})
+    cut = a_cut_with_a_newer_lot_closing(bars, spec, ClosesLots)
+    run = await run_across_a_restart(settings, bars, spec, "pp_cl", cut=cut)
+    assert any(close_parent(o.order_id) for o in run.stopped.working)
+    assert run.resumed.lots == run.stopped.lots  # the lots, from the stored fills, as they were
+    result = engine_run(bars, spec, ClosesLots)
+    stored = PaperStore(settings).fills("pp_cl")
+    assert_fills_as_the_engine(run.fills, result, bars=bars, capital=spec.capital, stored=stored)
     log = result.orders.to_pandas()
-    filled = log[log.status == "filled"]
     assert (log.kind == "close").sum() > 30
-    # Every fill opens or closes a lot (none nets against another): bar, size and price the engine's.
-    assert sorted(((f.ts - ORIGIN) // 1000, f.size, f.price) for f in published) == sorted(
-        zip(filled.fill_bar, filled.fill_size, filled.fill_price, strict=True)
-    )
-    assert sum(bracket_parent(f.order_id) is not None for f in published) > 20
-    assert sum(close_parent(o.order_id) is not None for o in records) == (log.kind == "close").sum()
-    assert [f.seq for f in published] == list(range(1, len(published) + 1))
-    assert PaperStore(settings).fills("pp_cl") == published
-    equity = Account.replay(spec.capital, published).equity({"GOOG": bars[-1].close})
-    assert equity == pytest.approx(float(result.equity[-1]), rel=1e-12)
+    # Every fill opens or closes a lot (none nets against another): its price is the engine's too.
+    assert sorted(as_rows(run.fills)) == sorted(fill_rows(result))
+    assert sum(bracket_parent(f.order_id) is not None for f in run.fills) > 20
+    assert sum(close_parent(o.order_id) is not None for o in run.orders) == (log.kind == "close").sum()
 
 
 TRAIL_AND_TAKE_PROFIT = """
@@ -708,18 +633,7 @@ class TrailAndTakeProfit(Strategy):
 async def test_a_trailing_stop_counts_as_a_stop_and_a_take_profit_set_later_as_a_limit(
     settings: Settings, allowed: tuple[OrderKind, ...], message: str
 ) -> None:
-    bus, topics = InProcessBus(), Topics(namespace="t.")
-    failures: list[RunnerError] = []
-
-    async def failed(account: str, error: RunnerError) -> None:
-        failures.append(error)
-
     spec = SPEC.model_copy(update={"source": TRAIL_AND_TAKE_PROFIT, "order_kinds": allowed})
-    async with PaperDesk(bus, topics, settings) as desk:
-        desk.on_failure = failed
-        await desk.add("pp_rules", spec)
-        for bar in live_bars("GOOG", 20):
-            await bus.publish(topics.bars("1s"), bar.symbol, encode_bar(bar))
-        await wait_for(lambda: failures)
-    [error] = failures
+    failures, _ = await run_until_it_fails(settings, "pp_rules", spec, bars=20)
+    [(_, error)] = failures
     assert (error.kind, error.message) == ("strategy", message)
