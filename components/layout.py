@@ -75,10 +75,12 @@ def navbar() -> rx.Component:
 
 
 def shell(*children: rx.Component) -> rx.Component:
-    """A page inside the app shell."""
+    """A page inside the app shell; ``data-hydrated`` turns "true" once the page's state is live (its
+    websocket connected and the state loaded), the moment from which input reaches the server."""
     return rx.box(
         navbar(),
         rx.box(*children, padding=["0.75em", "1em", "1.5em"], max_width="1400px", margin_x="auto"),
         min_height="100vh",
         background_color=rx.color("gray", 1),
+        custom_attrs={"data-hydrated": rx.State.is_hydrated.to_string()},
     )

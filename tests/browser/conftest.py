@@ -17,6 +17,24 @@ ARTIFACTS = ROOT / "test-artifacts"
 expect.set_options(timeout=20_000)
 
 
+def hydrated(page: Page) -> None:
+    """Wait until the page's state is live (``data-hydrated`` on the app shell): input typed before then
+    may be lost when the page hydrates."""
+    expect(page.locator("[data-hydrated='true']")).to_be_attached()
+
+
+def sign_up(page: Page, url: str, email: str, password: str, *, username: str | None = None) -> None:
+    """Create an account through the sign-up page; returns when it asks to check the inbox."""
+    page.goto(f"{url}/signup")
+    hydrated(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    if username is not None:
+        page.get_by_label("Username (optional)").fill(username)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_test_id("check-inbox")).to_contain_text(email)
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """The app on the embedded default (SQLite, DuckDB, in-memory state), once per session."""

@@ -25,6 +25,8 @@ from quanta.accounts import InvalidToken, service
 from quanta.mail import OutboxEmail
 from quanta.settings import Settings
 from quanta.testing.app_server import RunningApp
+from tests.browser.conftest import hydrated
+from tests.browser.conftest import sign_up as browser_sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -67,11 +69,7 @@ def link_in(body: str, app: RunningApp) -> str:
 
 
 def sign_up(page: Page, app: RunningApp, email: str) -> None:
-    page.goto(f"{app.url}/signup")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_test_id("check-inbox")).to_contain_text(email)
+    browser_sign_up(page, app.url, email, PASSWORD)
 
 
 def verify(page: Page, app: RunningApp, settings: Settings, email: str) -> None:
@@ -82,6 +80,7 @@ def verify(page: Page, app: RunningApp, settings: Settings, email: str) -> None:
 
 def sign_in(page: Page, app: RunningApp, email: str, password: str = PASSWORD, next_path: str = "") -> None:
     page.goto(f"{app.url}/signin" + (f"?next={next_path}" if next_path else ""))
+    hydrated(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
@@ -228,6 +227,7 @@ def test_wrong_password_shows_the_generic_error(
 
 def test_weak_password_shows_the_policy(page: Page, app_server: RunningApp) -> None:
     page.goto(f"{app_server.url}/signup")
+    hydrated(page)
     page.get_by_label("Email").fill(unique_email())
     page.get_by_label("Password").fill("password")
     page.get_by_role("button", name="Create account").click()
@@ -317,6 +317,7 @@ def test_repeated_wrong_passwords_are_throttled_with_a_retry_time(
     email = unique_email()
     sign_up(page, app_server, email)
     page.goto(f"{app_server.url}/signin")
+    hydrated(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("Not-The-Right-One-17")
 

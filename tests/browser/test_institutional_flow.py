@@ -24,6 +24,7 @@ from playwright.sync_api import Page, Route, expect
 from quanta.testing import app_server
 from quanta.testing.app_server import RunningApp, serve_app
 from quanta.testing.services import free_port
+from tests.browser.conftest import sign_up
 from tests.conftest import sqlalchemy_url, temporary_database
 from tests.oauth.provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, serve_provider
 
@@ -205,11 +206,7 @@ def test_an_existing_account_is_linked_to_the_provider_with_its_password(
     page: Page, institutional_app: RunningApp, idp: Provider
 ) -> None:
     email = f"{uuid.uuid4().hex[:8]}@bank.example"
-    page.goto(f"{institutional_app.url}/signup")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_test_id("check-inbox")).to_contain_text(email)
+    sign_up(page, institutional_app.url, email, PASSWORD)
 
     idp.person = Person(subject=f"person-{uuid.uuid4().hex[:8]}", email=email)
     page.goto(f"{institutional_app.url}/signin")

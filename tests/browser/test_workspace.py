@@ -29,6 +29,7 @@ from quanta.settings import Settings
 from quanta.testing.app_server import RunningApp
 from quanta.workspace import service
 from quanta.workspace.models import VerifiedBacktest
+from tests.browser.conftest import sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -55,12 +56,7 @@ def app_settings(app_server: RunningApp) -> Iterator[Settings]:
 
 
 def sign_up_in_the_browser(tab: Page, app: RunningApp, email: str, username: str) -> None:
-    tab.goto(f"{app.url}/signup")
-    tab.get_by_label("Email").fill(email)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_label("Username (optional)").fill(username)
-    tab.get_by_role("button", name="Create account").click()
-    expect(tab.get_by_test_id("check-inbox")).to_contain_text(email)
+    sign_up(tab, app.url, email, PASSWORD, username=username)
 
 
 def open_session(settings: Settings, email: str, username: str, *, new: bool) -> str:
