@@ -39,8 +39,13 @@ fetch() {
 }
 
 cluster_id() {
-  # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, not starting with "-" (the
+  # storage tool would read it as an option).
+  local id="-"
+  while [[ $id == -* ]]; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  done
+  echo "$id"
 }
 
 run() {

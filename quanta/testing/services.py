@@ -263,7 +263,7 @@ class KafkaBroker:
         for name, value in fields.items():
             template = template.replace(f"@{name}@", str(value))
         (self.root / "server.properties").write_text(template)
-        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster = _cluster_id()
         format_args = ["format", "--standalone", "-t", cluster, "-c", str(self.root / "server.properties")]
         _run(self._java("kafka.tools.StorageTool", *format_args), _RunAs(), self.logs / "server.log")
 
@@ -403,3 +403,12 @@ def _receive(sock: socket.socket, size: int) -> bytes:
             raise ConnectionError(msg)
         data += chunk
     return bytes(data)
+
+
+def _cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, not starting with ``-``
+    (the storage tool would read it as an option, as Kafka's own ``random-uuid`` avoids)."""
+    while True:
+        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster.startswith("-"):
+            return cluster
