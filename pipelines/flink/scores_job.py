@@ -15,24 +15,21 @@ Runs in ``.venv-flink``; the functions run in Flink's Python worker and import `
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
 
-from pyflink.common import Configuration, Row, Types
+from pyflink.common import Row, Types
 from pyflink.datastream import (
     FlatMapFunction,
     KeyedProcessFunction,
     RuntimeContext,
-    StreamExecutionEnvironment,
 )
 from pyflink.datastream.state import ValueState, ValueStateDescriptor
-from pyflink.table import EnvironmentSettings, StreamTableEnvironment
+from pyflink.table import StreamTableEnvironment
 
-from pipelines.flink import paths, scores
+from pipelines.flink import paths, runtime, scores
 from quanta.competitions.events import encode_score
 from quanta.competitions.scoring import CompetitionScorer
 from quanta.paper.events import decode_fill
@@ -101,14 +98,6 @@ class ScoreFunction(KeyedProcessFunction):  # type: ignore[misc]
             yield Row(competition, encode_score(event).decode(), event.ts)
 
 
-def jvm_args(config: scores.ScoresJobConfig) -> str:
-    """The JVM of the client and mini cluster: a small heap and the serial collector (two cores)."""
-    return (
-        f"-Xmx{config.jvm_heap_mb}m -Xms64m -XX:+UseSerialGC -XX:MaxMetaspaceSize=192m "
-        "-XX:ReservedCodeCacheSize=96m -Xss512k"
-    )
-
-
 def build(tables: StreamTableEnvironment, config: scores.ScoresJobConfig) -> None:
     """Register the source, the scored view and the sink."""
     competitions = scores.read_competitions(config.competitions)
@@ -129,31 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the job until it fails."""
     started = time.monotonic()
     config = scores.parse(argv)
-    tmp = paths.private_tmp()
-    os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', jvm_args(config))} -Djava.io.tmpdir={tmp}"
-    os.environ.setdefault("FLINK_LOG_DIR", str(paths.LOG_DIR))
-    os.environ.setdefault("_python_worker_execution_mode", "process")
     options = scores.flink_options(config, python=sys.executable, connector_jar=paths.connector_jar())
-    options.setdefault("io.tmp.dirs", str(tmp))
-    flink_config = Configuration()
-    for key, value in options.items():
-        flink_config.set_string(key, value)
-    settings = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(flink_config).build()
-    stream = StreamExecutionEnvironment.get_execution_environment(flink_config)
-    tables = StreamTableEnvironment.create(stream, settings)
+    stream, tables = runtime.table_environment(options, heap_mb=config.jvm_heap_mb)
     build(tables, config)
     job = tables.create_statement_set()
     job.add_insert_sql(scores.sink_insert())
-    job.attach_as_datastream()
-    client = stream.execute_async("quanta-flink-scores")
-    event = {
-        "event": "started",
-        "job_id": str(client.get_job_id()),
-        "startup_s": round(time.monotonic() - started, 2),
-    }
-    print(json.dumps(event), flush=True)
-    client.get_job_execution_result().result()
-    return 0
+    return runtime.run(job, stream, "quanta-flink-scores", started)
 
 
 if __name__ == "__main__":
