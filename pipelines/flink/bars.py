@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.flink.options import mini_cluster_options
+from pipelines.flink.options import add_job_options, job_args, job_settings, mini_cluster_options
 from pipelines.flink.paths import REPO
 
 SCHEMA_VERSION = 1
@@ -133,68 +133,38 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pipelines.flink.bars_job", description="Ticks from Kafka to event-time OHLCV bars (Flink SQL)."
     )
-    p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, host:port[,host:port]")
-    p.add_argument("--namespace", default=d.namespace, help="topic name prefix (tests use one per test)")
+    add_job_options(p, d)
     p.add_argument("--intervals", default=",".join(d.intervals), help="bar widths: <n>s, <n>m, <n>h, …")
     p.add_argument("--out-of-orderness-ms", type=int, default=d.out_of_orderness_ms)
     p.add_argument("--allowed-lateness-ms", type=int, default=d.allowed_lateness_ms)
-    p.add_argument("--group-id", default=d.group_id)
-    p.add_argument("--transactional-id-prefix", default=d.transactional_id_prefix)
-    p.add_argument("--transaction-timeout-ms", type=int, default=d.transaction_timeout_ms)
-    p.add_argument("--checkpoint-dir", type=Path, default=d.checkpoint_dir)
-    p.add_argument("--checkpoint-interval-ms", type=int, default=d.checkpoint_interval_ms)
-    p.add_argument("--restore-from", type=Path, help="a checkpoint (chk-N) or savepoint folder to resume")
     p.add_argument("--indicators", default=",".join(d.indicators), help="NAME:PERIOD, … ('' for none)")
     p.add_argument("--idle-timeout-ms", type=int, default=d.idle_timeout_ms, help="a silent partition waits")
-    p.add_argument("--jvm-heap-mb", type=int, default=d.jvm_heap_mb)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any Flink option")
     p.add_argument("--explain", action="store_true", help="print the plan and exit")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> BarsJobConfig:
     """The configuration the parsed command line describes."""
-    extra = dict(item.split("=", 1) for item in args.set)
     return BarsJobConfig(
-        bootstrap=args.bootstrap,
-        namespace=args.namespace,
         intervals=tuple(part.strip() for part in args.intervals.split(",") if part.strip()),
         out_of_orderness_ms=args.out_of_orderness_ms,
         allowed_lateness_ms=args.allowed_lateness_ms,
-        group_id=args.group_id,
-        transactional_id_prefix=args.transactional_id_prefix,
-        transaction_timeout_ms=args.transaction_timeout_ms,
-        checkpoint_dir=args.checkpoint_dir.resolve(),
-        checkpoint_interval_ms=args.checkpoint_interval_ms,
-        restore_from=None if args.restore_from is None else args.restore_from.resolve(),
         idle_timeout_ms=args.idle_timeout_ms,
-        jvm_heap_mb=args.jvm_heap_mb,
         indicators=tuple(part.strip() for part in args.indicators.split(",") if part.strip()),
-        extra=extra,
+        **job_settings(args),
     )
 
 
 def command_args(config: BarsJobConfig) -> list[str]:
     """The command-line arguments that :func:`config_from_args` turns back into ``config``."""
-    args = [
-        f"--bootstrap={config.bootstrap}",
-        f"--namespace={config.namespace}",
+    return [
+        *job_args(config),
         f"--intervals={','.join(config.intervals)}",
         f"--out-of-orderness-ms={config.out_of_orderness_ms}",
         f"--allowed-lateness-ms={config.allowed_lateness_ms}",
-        f"--group-id={config.group_id}",
-        f"--transactional-id-prefix={config.transactional_id_prefix}",
-        f"--transaction-timeout-ms={config.transaction_timeout_ms}",
-        f"--checkpoint-dir={config.checkpoint_dir}",
-        f"--checkpoint-interval-ms={config.checkpoint_interval_ms}",
         f"--idle-timeout-ms={config.idle_timeout_ms}",
-        f"--jvm-heap-mb={config.jvm_heap_mb}",
         f"--indicators={','.join(config.indicators)}",
     ]
-    if config.restore_from is not None:
-        args.append(f"--restore-from={config.restore_from}")
-    args.extend(f"--set={key}={value}" for key, value in config.extra.items())
-    return args
 
 
 # --- Flink configuration -------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.flink.options import mini_cluster_options
+from pipelines.flink.options import add_job_options, job_args, job_settings, mini_cluster_options
 from pipelines.flink.paths import REPO
 from quanta.competitions.scoring import Metric, ScoringRules
 
@@ -153,55 +153,20 @@ def parser() -> argparse.ArgumentParser:
         prog="pipelines.flink.scores_job",
         description="Competition entries scored from fills and bars on Kafka (Flink keyed state).",
     )
-    p.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, host:port[,host:port]")
+    add_job_options(p, d)
     p.add_argument("--competitions", type=Path, required=True, help="the competitions file (JSON)")
-    p.add_argument("--namespace", default=d.namespace, help="topic name prefix (tests use one per test)")
-    p.add_argument("--group-id", default=d.group_id)
-    p.add_argument("--transactional-id-prefix", default=d.transactional_id_prefix)
-    p.add_argument("--transaction-timeout-ms", type=int, default=d.transaction_timeout_ms)
-    p.add_argument("--checkpoint-dir", type=Path, default=d.checkpoint_dir)
-    p.add_argument("--checkpoint-interval-ms", type=int, default=d.checkpoint_interval_ms)
-    p.add_argument("--restore-from", type=Path, help="a checkpoint (chk-N) or savepoint folder to resume")
-    p.add_argument("--jvm-heap-mb", type=int, default=d.jvm_heap_mb)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any Flink option")
     return p
 
 
 def parse(argv: Sequence[str] | None = None) -> ScoresJobConfig:
     """The configuration a command line describes."""
     args = parser().parse_args(argv)
-    return ScoresJobConfig(
-        bootstrap=args.bootstrap,
-        competitions=args.competitions.resolve(),
-        namespace=args.namespace,
-        group_id=args.group_id,
-        transactional_id_prefix=args.transactional_id_prefix,
-        transaction_timeout_ms=args.transaction_timeout_ms,
-        checkpoint_dir=args.checkpoint_dir.resolve(),
-        checkpoint_interval_ms=args.checkpoint_interval_ms,
-        restore_from=None if args.restore_from is None else args.restore_from.resolve(),
-        jvm_heap_mb=args.jvm_heap_mb,
-        extra=dict(item.split("=", 1) for item in args.set),
-    )
+    return ScoresJobConfig(competitions=args.competitions.resolve(), **job_settings(args))
 
 
 def command_args(config: ScoresJobConfig) -> list[str]:
     """The command-line arguments that :func:`parse` turns back into ``config``."""
-    args = [
-        f"--bootstrap={config.bootstrap}",
-        f"--competitions={config.competitions}",
-        f"--namespace={config.namespace}",
-        f"--group-id={config.group_id}",
-        f"--transactional-id-prefix={config.transactional_id_prefix}",
-        f"--transaction-timeout-ms={config.transaction_timeout_ms}",
-        f"--checkpoint-dir={config.checkpoint_dir}",
-        f"--checkpoint-interval-ms={config.checkpoint_interval_ms}",
-        f"--jvm-heap-mb={config.jvm_heap_mb}",
-    ]
-    if config.restore_from is not None:
-        args.append(f"--restore-from={config.restore_from}")
-    args.extend(f"--set={key}={value}" for key, value in config.extra.items())
-    return args
+    return [*job_args(config), f"--competitions={config.competitions}"]
 
 
 # --- Flink configuration and SQL -----------------------------------------------------------------
